@@ -1,0 +1,85 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "crier",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "crier", targets: ["crier"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+    ],
+    targets: [
+        /** Pure domain: campaign input validation, schedule expansion, message rendering, state rules. */
+        .target(name: "CrierCore"),
+        /** The Store contract and its SQLite back end, with ordered migrations. */
+        .target(
+            name: "CrierStorage",
+            dependencies: [
+                "CrierCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        /** JSON API controllers, auth middleware and error mapping over the campaign service. */
+        .target(
+            name: "CrierHTTP",
+            dependencies: [
+                "CrierCore",
+                "CrierStorage",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            resources: [.copy("openapi.yaml")]
+        ),
+        /** Composition root: configuration, buildApplication, accounts and tokens. */
+        .target(
+            name: "CrierServer",
+            dependencies: [
+                "CrierCore",
+                "CrierStorage",
+                "CrierHTTP",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        /** The `crier` command line: serve, migrate, user, token. Thin. */
+        .executableTarget(
+            name: "crier",
+            dependencies: [
+                "CrierServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        /** Shared test helpers: a manual clock and fixtures. */
+        .target(name: "CrierTestSupport", dependencies: ["CrierCore", "CrierStorage"]),
+        .testTarget(name: "CrierCoreTests", dependencies: ["CrierCore", "CrierTestSupport"]),
+        .testTarget(name: "CrierStorageTests", dependencies: ["CrierStorage", "CrierTestSupport"]),
+        .testTarget(
+            name: "CrierHTTPTests",
+            dependencies: [
+                "CrierHTTP", "CrierServer", "CrierTestSupport",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+        .testTarget(
+            name: "CrierServerTests",
+            dependencies: [
+                "CrierServer", "CrierTestSupport",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,77 @@
+import Foundation
+
+/// One message a campaign will send: what, when, and for which occurrence.
+public struct PlannedMessage: Hashable, Sendable {
+    /// 0-based position of the occurrence among all occurrences from the start date.
+    public let occurrenceIndex: Int
+    public let occurrenceDate: LocalDate
+    public let scheduledAt: Date
+    public let daysLeft: Int
+    public let content: String
+
+    public init(occurrenceIndex: Int, occurrenceDate: LocalDate, scheduledAt: Date, daysLeft: Int, content: String) {
+        self.occurrenceIndex = occurrenceIndex
+        self.occurrenceDate = occurrenceDate
+        self.scheduledAt = scheduledAt
+        self.daysLeft = daysLeft
+        self.content = content
+    }
+}
+
+/// Expands validated settings into the exact messages to store, skipping send times already past.
+public enum CampaignPlanner {
+    public static let maxMessages = 2000
+    public static let maxMessageLength = 4096
+
+    public static func plan(_ settings: CampaignSettings, now: Date) throws(CampaignValidationError) -> [PlannedMessage] {
+        let schedule = settings.schedule
+        let occurrences = schedule.occurrences()
+        guard occurrences.count <= maxMessages else {
+            throw CampaignValidationError(
+                field: "endDate",
+                message: "This schedule yields \(occurrences.count) messages; a campaign may have at most \(maxMessages)")
+        }
+        let template = MessageTemplate(settings.template, isRecurring: schedule.isRecurring)
+        if case .sequence(let parts) = template.body, parts.count != occurrences.count {
+            throw CampaignValidationError(
+                field: "messageTemplate",
+                message: "For the selected date range and \(schedule.recurrence.rawValue.lowercased()) recurrence, "
+                    + "you need exactly \(occurrences.count) unique message(s) separated by asterisks (*). "
+                    + "Or remove the asterisks to use the same message for all occurrences.")
+        }
+        let zone = settings.timeZone
+        var messages: [PlannedMessage] = []
+        for (index, date) in occurrences.enumerated() {
+            let scheduledAt = SendInstant.instant(on: date, at: settings.messageTime, in: zone)
+            let daysLeft = date.days(until: schedule.endDate)
+            let content = render(settings, text: template.text(forOccurrence: index, daysLeft: daysLeft), daysLeft: daysLeft)
+            guard content.count <= maxMessageLength else {
+                throw CampaignValidationError(
+                    field: "messageTemplate",
+                    message: "The message for \(date) is \(content.count) characters; the maximum is \(maxMessageLength)")
+            }
+            if scheduledAt >= now {
+                messages.append(
+                    PlannedMessage(
+                        occurrenceIndex: index, occurrenceDate: date, scheduledAt: scheduledAt, daysLeft: daysLeft,
+                        content: content))
+            }
+        }
+        guard !messages.isEmpty else {
+            throw CampaignValidationError(field: "endDate", message: "Campaign has no send times in the future")
+        }
+        return messages
+    }
+
+    /// The metadata header (unless free-form), a blank line, then the text.
+    static func render(_ settings: CampaignSettings, text: String, daysLeft: Int) -> String {
+        guard !settings.isFreeForm else { return text }
+        var lines: [String] = []
+        if let title = settings.title { lines.append("Campaign Title: \(title)") }
+        lines.append("Campaign Start Date: \(settings.schedule.startDate)")
+        lines.append("Campaign End Date: \(settings.schedule.endDate)")
+        if let target = settings.targetAmount { lines.append("Contribution Target Amount: \(target)") }
+        lines.append("Days Remaining: \(daysLeft)")
+        return lines.joined(separator: "\n") + "\n\n" + text
+    }
+}
