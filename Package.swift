@@ -64,7 +64,10 @@ let package = Package(
         /** Shared test helpers: a manual clock and fixtures. */
         .target(name: "CrierTestSupport", dependencies: ["CrierCore", "CrierStorage"]),
         .testTarget(name: "CrierCoreTests", dependencies: ["CrierCore", "CrierTestSupport"]),
-        .testTarget(name: "CrierStorageTests", dependencies: ["CrierStorage", "CrierTestSupport"]),
+        .testTarget(
+            name: "CrierStorageTests",
+            dependencies: ["CrierStorage", "CrierTestSupport", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
         .testTarget(
             name: "CrierHTTPTests",
             dependencies: [

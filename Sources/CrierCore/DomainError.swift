@@ -1,0 +1,26 @@
+/// A request the domain refuses for a reason other than bad input; the HTTP layer maps each case to
+/// a status (not found → 404, conflict → 409) and passes `code` and `message` through.
+public enum DomainError: Error, Hashable, Sendable {
+    case notFound(code: String, message: String)
+    case conflict(code: String, message: String)
+
+    public static let campaignNotFound = DomainError.notFound(
+        code: "campaign_not_found", message: "Campaign not found or access denied")
+    public static let campaignAlreadySent = DomainError.conflict(
+        code: "campaign_already_sent", message: "Cannot edit campaign with messages that have already been sent")
+    public static let campaignDeleted = DomainError.conflict(
+        code: "campaign_deleted", message: "Cannot edit a deleted campaign")
+    public static let sessionNotFound = DomainError.notFound(
+        code: "session_not_found", message: "Session not found or access denied")
+    public static let sessionNameTaken = DomainError.conflict(
+        code: "session_name_taken", message: "A session with this name is registered by another user")
+    public static let emailTaken = DomainError.conflict(
+        code: "email_taken", message: "A user with this email already exists")
+    public static let userNotFound = DomainError.notFound(code: "user_not_found", message: "No user with this email")
+
+    public var message: String {
+        switch self {
+        case .notFound(_, let message), .conflict(_, let message): message
+        }
+    }
+}

@@ -1,0 +1,81 @@
+import GRDB
+
+/// The schema, as an ordered, append-only list of numbered migrations. Never edit a shipped one.
+enum SQLiteMigrations {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("0001-initial") { db in
+            try db.execute(sql: """
+                CREATE TABLE users (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    email TEXT NOT NULL UNIQUE COLLATE NOCASE,
+                    name TEXT,
+                    password_hash TEXT NOT NULL,
+                    is_admin INTEGER NOT NULL DEFAULT 0,
+                    created_at INTEGER NOT NULL
+                );
+                CREATE TABLE api_tokens (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                    label TEXT,
+                    token_hash TEXT NOT NULL UNIQUE,
+                    created_at INTEGER NOT NULL
+                );
+                CREATE INDEX api_tokens_user ON api_tokens(user_id);
+                CREATE TABLE whatsapp_sessions (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    public_id TEXT NOT NULL UNIQUE,
+                    owner_id INTEGER NOT NULL REFERENCES users(id),
+                    name TEXT NOT NULL UNIQUE,
+                    created_at INTEGER NOT NULL
+                );
+                CREATE INDEX whatsapp_sessions_owner ON whatsapp_sessions(owner_id);
+                CREATE TABLE campaigns (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    public_id TEXT NOT NULL UNIQUE,
+                    owner_id INTEGER NOT NULL REFERENCES users(id),
+                    session_id INTEGER NOT NULL REFERENCES whatsapp_sessions(id),
+                    group_id TEXT NOT NULL,
+                    group_name TEXT NOT NULL,
+                    audience_type TEXT NOT NULL,
+                    title TEXT,
+                    target_amount TEXT,
+                    start_date TEXT NOT NULL,
+                    end_date TEXT NOT NULL,
+                    message_time TEXT NOT NULL,
+                    time_zone TEXT NOT NULL,
+                    template TEXT NOT NULL,
+                    is_free_form INTEGER NOT NULL,
+                    is_recurring INTEGER NOT NULL,
+                    recurrence TEXT NOT NULL,
+                    schedule_version INTEGER NOT NULL DEFAULT 1,
+                    created_at INTEGER NOT NULL,
+                    updated_at INTEGER NOT NULL,
+                    deleted_at INTEGER
+                );
+                CREATE INDEX campaigns_owner_newest ON campaigns(owner_id, id DESC) WHERE deleted_at IS NULL;
+                CREATE TABLE messages (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    campaign_id INTEGER NOT NULL REFERENCES campaigns(id),
+                    schedule_version INTEGER NOT NULL,
+                    occurrence_index INTEGER NOT NULL,
+                    occurrence_date TEXT NOT NULL,
+                    scheduled_at INTEGER NOT NULL,
+                    content TEXT NOT NULL,
+                    status TEXT NOT NULL DEFAULT 'pending',
+                    attempt_count INTEGER NOT NULL DEFAULT 0,
+                    next_attempt_at INTEGER NOT NULL,
+                    sent_at INTEGER,
+                    gateway_message_id TEXT,
+                    failed_reason TEXT,
+                    delivered_at INTEGER,
+                    read_at INTEGER,
+                    UNIQUE (campaign_id, schedule_version, occurrence_date)
+                );
+                CREATE INDEX messages_campaign_state ON messages(campaign_id, schedule_version, status, scheduled_at);
+                CREATE INDEX messages_due ON messages(next_attempt_at) WHERE status = 'pending';
+                """)
+        }
+        return migrator
+    }
+}

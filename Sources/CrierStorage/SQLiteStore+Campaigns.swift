@@ -1,0 +1,227 @@
+import CrierCore
+import Foundation
+import GRDB
+
+extension SQLiteStore {
+    public func createCampaign(
+        ownerId: Int64, session: WhatsAppSession, settings: CampaignSettings, messages: [PlannedMessage], at: Date
+    ) async throws -> String {
+        try await transaction { db in
+            guard
+                let sessionRowId = try Int64.fetchOne(
+                    db, sql: "SELECT id FROM whatsapp_sessions WHERE public_id = ? AND owner_id = ?",
+                    arguments: [session.id, ownerId])
+            else { throw DomainError.sessionNotFound }
+            let publicId = newPublicId()
+            try db.execute(
+                sql: """
+                    INSERT INTO campaigns (public_id, owner_id, session_id, group_id, group_name, audience_type, title,
+                        target_amount, start_date, end_date, message_time, time_zone, template, is_free_form,
+                        is_recurring, recurrence, schedule_version, created_at, updated_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)
+                    """,
+                arguments: [publicId, ownerId, sessionRowId] + Self.settingsArguments(settings) + [at.millis, at.millis])
+            try Self.insert(messages, campaignRowId: db.lastInsertedRowID, version: 1, db: db)
+            return publicId
+        }
+    }
+
+    public func replaceSchedule(
+        campaignId: String, ownerId: Int64, settings: CampaignSettings, messages: [PlannedMessage], at: Date
+    ) async throws {
+        try await transaction { db in
+            guard
+                let row = try Row.fetchOne(
+                    db, sql: "SELECT id, schedule_version, deleted_at FROM campaigns WHERE public_id = ? AND owner_id = ?",
+                    arguments: [campaignId, ownerId])
+            else { throw DomainError.campaignNotFound }
+            guard (row["deleted_at"] as Int64?) == nil else { throw DomainError.campaignDeleted }
+            let rowId: Int64 = row["id"]
+            let version: Int = row["schedule_version"] + 1
+            let started = try Bool.fetchOne(
+                db, sql: "SELECT EXISTS (SELECT 1 FROM messages WHERE campaign_id = ? AND status IN ('sent', 'sending'))",
+                arguments: [rowId]) ?? false
+            guard !started else { throw DomainError.campaignAlreadySent }
+            try db.execute(
+                sql: """
+                    UPDATE messages SET status = 'cancelled', failed_reason = 'Campaign was edited'
+                    WHERE campaign_id = ? AND status = 'pending'
+                    """,
+                arguments: [rowId])
+            try db.execute(
+                sql: """
+                    UPDATE campaigns SET group_id = ?, group_name = ?, audience_type = ?, title = ?, target_amount = ?,
+                        start_date = ?, end_date = ?, message_time = ?, time_zone = ?, template = ?, is_free_form = ?,
+                        is_recurring = ?, recurrence = ?, schedule_version = ?, updated_at = ?
+                    WHERE id = ?
+                    """,
+                arguments: Self.settingsArguments(settings) + [version, at.millis, rowId])
+            try Self.insert(messages, campaignRowId: rowId, version: version, db: db)
+        }
+    }
+
+    public func deleteCampaign(campaignId: String, ownerId: Int64, at: Date) async throws {
+        try await transaction { db in
+            guard
+                let row = try Row.fetchOne(
+                    db, sql: "SELECT id, deleted_at FROM campaigns WHERE public_id = ? AND owner_id = ?",
+                    arguments: [campaignId, ownerId])
+            else { throw DomainError.campaignNotFound }
+            guard (row["deleted_at"] as Int64?) == nil else { return }
+            let rowId: Int64 = row["id"]
+            try db.execute(sql: "UPDATE campaigns SET deleted_at = ?, updated_at = ? WHERE id = ?", arguments: [at.millis, at.millis, rowId])
+            try db.execute(
+                sql: """
+                    UPDATE messages SET status = 'cancelled', failed_reason = 'Campaign was deleted'
+                    WHERE campaign_id = ? AND status = 'pending'
+                    """,
+                arguments: [rowId])
+        }
+    }
+
+    public func campaign(id: String, ownerId: Int64) async throws -> StoredCampaign? {
+        try await writer.read { db in
+            let rows = try Row.fetchAll(
+                db, sql: Self.campaignSelect + " WHERE c.public_id = ? AND c.owner_id = ?", arguments: [id, ownerId])
+            return try Self.assemble(rows, includeMessages: true, db: db).first
+        }
+    }
+
+    public func campaigns(
+        ownerId: Int64, listing: CampaignListing, limit: Int, cursor: String?, includeMessages: Bool
+    ) async throws -> CampaignPage {
+        let after = cursor.flatMap(Int64.init) ?? Int64.max
+        let openMessages = """
+            EXISTS (SELECT 1 FROM messages m WHERE m.campaign_id = c.id AND m.schedule_version = c.schedule_version
+                    AND m.status IN ('pending', 'sending'))
+            """
+        let filter = listing == .active ? openMessages : "NOT " + openMessages
+        return try await writer.read { db in
+            let rows = try Row.fetchAll(
+                db,
+                sql: Self.campaignSelect + """
+                     WHERE c.owner_id = ? AND c.deleted_at IS NULL AND c.id < ? AND \(filter)
+                    ORDER BY c.id DESC LIMIT ?
+                    """,
+                arguments: [ownerId, after, limit + 1])
+            let page = Array(rows.prefix(limit))
+            let campaigns = try Self.assemble(page, includeMessages: includeMessages, db: db)
+            let next: String? = rows.count > limit ? String(page.last!["id"] as Int64) : nil
+            return CampaignPage(campaigns: campaigns, nextCursor: next)
+        }
+    }
+
+    // MARK: Row mapping
+
+    private static let campaignSelect = """
+        SELECT c.*, s.public_id AS session_public_id, s.name AS session_name, s.owner_id AS session_owner_id,
+            s.created_at AS session_created_at
+        FROM campaigns c JOIN whatsapp_sessions s ON s.id = c.session_id
+        """
+
+    private static func settingsArguments(_ settings: CampaignSettings) -> StatementArguments {
+        [
+            settings.groupId, settings.groupName, settings.audienceType.rawValue, settings.title,
+            settings.targetAmount, settings.schedule.startDate.description, settings.schedule.endDate.description,
+            settings.messageTime.description, settings.timeZoneIdentifier, settings.template, settings.isFreeForm,
+            settings.schedule.isRecurring, settings.schedule.recurrence.rawValue,
+        ]
+    }
+
+    private static func insert(_ messages: [PlannedMessage], campaignRowId: Int64, version: Int, db: Database) throws {
+        let statement = try db.cachedStatement(
+            sql: """
+                INSERT INTO messages (campaign_id, schedule_version, occurrence_index, occurrence_date, scheduled_at,
+                    content, next_attempt_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                """)
+        for message in messages {
+            let at = message.scheduledAt.millis
+            try statement.execute(arguments: [
+                campaignRowId, version, message.occurrenceIndex, message.occurrenceDate.description, at,
+                message.content, at,
+            ])
+        }
+    }
+
+    /// Builds campaigns from rows of `campaignSelect`, with their tallies (and messages) in two queries.
+    private static func assemble(_ rows: [Row], includeMessages: Bool, db: Database) throws -> [StoredCampaign] {
+        guard !rows.isEmpty else { return [] }
+        let rowIds: [Int64] = rows.map { $0["id"] }
+        let marks = databaseQuestionMarks(count: rowIds.count)
+        var tallies: [Int64: MessageTally] = [:]
+        var firstSend: [Int64: Int64] = [:]
+        var nextSend: [Int64: Int64] = [:]
+        let counts = try Row.fetchAll(
+            db,
+            sql: """
+                SELECT m.campaign_id, m.status, COUNT(*) AS n, MIN(m.scheduled_at) AS first_at
+                FROM messages m JOIN campaigns c ON c.id = m.campaign_id AND m.schedule_version = c.schedule_version
+                WHERE m.campaign_id IN (\(marks)) GROUP BY m.campaign_id, m.status
+                """,
+            arguments: StatementArguments(rowIds))
+        for row in counts {
+            let campaignId: Int64 = row["campaign_id"]
+            guard let status = MessageStatus(rawValue: row["status"]) else { continue }
+            tallies[campaignId, default: MessageTally()][status] = row["n"]
+            let firstAt: Int64 = row["first_at"]
+            firstSend[campaignId] = min(firstSend[campaignId] ?? .max, firstAt)
+            if !status.isTerminal { nextSend[campaignId] = min(nextSend[campaignId] ?? .max, firstAt) }
+        }
+        var messages: [Int64: [StoredMessage]] = [:]
+        if includeMessages {
+            let messageRows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT m.* FROM messages m
+                    JOIN campaigns c ON c.id = m.campaign_id AND m.schedule_version = c.schedule_version
+                    WHERE m.campaign_id IN (\(marks)) ORDER BY m.scheduled_at, m.occurrence_index
+                    """,
+                arguments: StatementArguments(rowIds))
+            for row in messageRows {
+                messages[row["campaign_id"], default: []].append(StoredMessage(row: row))
+            }
+        }
+        return rows.map { row in
+            let rowId: Int64 = row["id"]
+            return StoredCampaign(
+                row: row, tally: tallies[rowId] ?? MessageTally(), firstSendAt: firstSend[rowId].map(Date.init(millis:)),
+                nextSendAt: nextSend[rowId].map(Date.init(millis:)),
+                messages: includeMessages ? messages[rowId] ?? [] : nil)
+        }
+    }
+}
+
+extension StoredMessage {
+    init(row: Row) {
+        self.init(
+            id: row["id"], occurrenceIndex: row["occurrence_index"],
+            occurrenceDate: LocalDate(iso: row["occurrence_date"])!, scheduledAt: Date(millis: row["scheduled_at"]),
+            content: row["content"], status: MessageStatus(rawValue: row["status"]) ?? .pending,
+            attemptCount: row["attempt_count"], sentAt: (row["sent_at"] as Int64?).map(Date.init(millis:)),
+            failedReason: row["failed_reason"], deliveredAt: (row["delivered_at"] as Int64?).map(Date.init(millis:)),
+            readAt: (row["read_at"] as Int64?).map(Date.init(millis:)))
+    }
+}
+
+extension StoredCampaign {
+    init(row: Row, tally: MessageTally, firstSendAt: Date?, nextSendAt: Date?, messages: [StoredMessage]?) {
+        let session = WhatsAppSession(
+            id: row["session_public_id"], name: row["session_name"], ownerId: row["session_owner_id"],
+            createdAt: Date(millis: row["session_created_at"]))
+        let settings = CampaignSettings(
+            groupId: row["group_id"], groupName: row["group_name"], sessionId: session.id, title: row["title"],
+            targetAmount: row["target_amount"],
+            schedule: Schedule(
+                startDate: LocalDate(iso: row["start_date"])!, endDate: LocalDate(iso: row["end_date"])!,
+                isRecurring: row["is_recurring"], recurrence: Recurrence(rawValue: row["recurrence"]) ?? .daily),
+            messageTime: LocalTime(text: row["message_time"])!, timeZoneIdentifier: row["time_zone"],
+            template: row["template"], isFreeForm: row["is_free_form"],
+            audienceType: AudienceType(rawValue: row["audience_type"]) ?? .groups)
+        self.init(
+            id: row["public_id"], ownerId: row["owner_id"], session: session, settings: settings,
+            createdAt: Date(millis: row["created_at"]), updatedAt: Date(millis: row["updated_at"]),
+            deletedAt: (row["deleted_at"] as Int64?).map(Date.init(millis:)), tally: tally, firstSendAt: firstSendAt,
+            nextSendAt: nextSendAt, messages: messages)
+    }
+}
