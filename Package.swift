@@ -16,6 +16,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
     ],
     targets: [
         /** Pure domain: campaign input validation, schedule expansion, message rendering, state rules. */
@@ -29,26 +30,42 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        /** The gateway protocol (sessions, sending) and the console gateway. */
+        .target(name: "CrierGateway", dependencies: [.product(name: "Logging", package: "swift-log")]),
+        /** The operations every front end calls (campaigns, sessions, accounts), scoped to the caller. */
+        .target(
+            name: "CrierService",
+            dependencies: [
+                "CrierCore",
+                "CrierStorage",
+                "CrierGateway",
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+            ]
+        ),
         /** JSON API controllers, auth middleware and error mapping over the campaign service. */
         .target(
             name: "CrierHTTP",
             dependencies: [
                 "CrierCore",
                 "CrierStorage",
+                "CrierService",
+                "CrierGateway",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             resources: [.copy("openapi.yaml")]
         ),
-        /** Composition root: configuration, buildApplication, accounts and tokens. */
+        /** Composition root: configuration and buildApplication, the one place concrete types are chosen. */
         .target(
             name: "CrierServer",
             dependencies: [
                 "CrierCore",
                 "CrierStorage",
+                "CrierService",
+                "CrierGateway",
                 "CrierHTTP",
                 .product(name: "Hummingbird", package: "hummingbird"),
-                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ]

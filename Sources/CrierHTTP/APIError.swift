@@ -1,0 +1,88 @@
+import CrierCore
+import Foundation
+import Hummingbird
+import NIOCore
+
+/// An error as the API shows it: `{"error","code","field"?}` with an HTTP status.
+public struct APIError: Error, HTTPResponseError, Sendable {
+    public let status: HTTPResponse.Status
+    public let code: String
+    public let message: String
+    public let field: String?
+
+    public init(status: HTTPResponse.Status, code: String, message: String, field: String? = nil) {
+        self.status = status
+        self.code = code
+        self.message = message
+        self.field = field
+    }
+
+    static func invalid(_ message: String, field: String?, code: String = "invalid_input") -> APIError {
+        APIError(status: .badRequest, code: code, message: message, field: field)
+    }
+
+    static func unauthorized(_ message: String) -> APIError {
+        APIError(status: .unauthorized, code: "unauthorized", message: message)
+    }
+
+    public var body: JSONValue {
+        var object: [String: JSONValue] = ["error": .string(message), "code": .string(code)]
+        if let field { object["field"] = .string(field) }
+        return .object(object)
+    }
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        JSONValue.response(body, status: status)
+    }
+
+    /// The API form of any error: domain errors keep their meaning, anything unexpected is a 500 that
+    /// reveals nothing internal.
+    static func from(_ error: any Error) -> APIError {
+        switch error {
+        case let error as APIError:
+            return error
+        case let error as CampaignValidationError:
+            return .invalid(error.message, field: error.field)
+        case let error as DomainError:
+            switch error {
+            case .notFound(let code, let message): return APIError(status: .notFound, code: code, message: message)
+            case .conflict(let code, let message): return APIError(status: .conflict, code: code, message: message)
+            }
+        case is NIOTooManyBytesError:
+            return APIError(status: .contentTooLarge, code: "body_too_large", message: "Request body is too large")
+        case let error as HTTPError:
+            return APIError(
+                status: error.status, code: codeName(error.status),
+                message: error.body ?? error.status.reasonPhrase)
+        default:
+            return APIError(status: .internalServerError, code: "internal_error", message: "Internal server error")
+        }
+    }
+
+    private static func codeName(_ status: HTTPResponse.Status) -> String {
+        switch status.code {
+        case 404: "not_found"
+        case 405: "method_not_allowed"
+        case 413: "body_too_large"
+        default: status.reasonPhrase.lowercased().replacingOccurrences(of: " ", with: "_")
+        }
+    }
+}
+
+/// Turns every error into the API's JSON error shape; logs only the unexpected ones.
+struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(
+        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch {
+            let apiError = APIError.from(error)
+            if apiError.status == .internalServerError {
+                context.logger.error(
+                    "Unhandled error", metadata: ["path": "\(request.uri.path)", "error": "\(String(reflecting: error))"])
+            }
+            return JSONValue.response(apiError.body, status: apiError.status)
+        }
+    }
+}

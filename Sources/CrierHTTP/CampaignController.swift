@@ -1,0 +1,176 @@
+import CrierCore
+import CrierService
+import CrierStorage
+import Foundation
+import HTTPTypes
+import Hummingbird
+
+/// `/api/campaigns`: the campaign operations of DESIGN §4.
+struct CampaignController {
+    typealias Context = CrierRequestContext
+    let campaigns: CampaignService
+
+    static let defaultPageSize = 50
+    static let maxPageSize = 200
+
+    func addRoutes(to group: RouterGroup<Context>) {
+        group.post(use: create)
+        group.get(use: listActive)
+        group.get("completed", use: listCompleted)
+        group.post("preview", use: preview)
+        group.get(":id", use: show)
+        group.put(":id", use: update)
+        group.delete(":id", use: delete)
+    }
+
+    @Sendable func create(_ request: Request, context: Context) async throws -> Response {
+        let input = try await CampaignRequest.read(request, context: context, allowed: CampaignRequest.createFields)
+        let id = try await campaigns.create(input, for: try context.requireUser())
+        return JSONValue.response(.object(["success": .bool(true), "campaignId": .string(id)]), status: .created)
+    }
+
+    @Sendable func preview(_ request: Request, context: Context) async throws -> Response {
+        let input = try await CampaignRequest.read(request, context: context, allowed: CampaignRequest.createFields)
+        let messages = try await campaigns.preview(input, for: try context.requireUser())
+        let items = messages.map { message -> JSONValue in
+            .object([
+                "scheduledAt": .instant(message.scheduledAt), "daysLeft": .int(message.daysLeft),
+                "content": .string(message.content),
+            ])
+        }
+        return JSONValue.response(.object(["messages": .array(items)]))
+    }
+
+    @Sendable func listActive(_ request: Request, context: Context) async throws -> Response {
+        try await list(.active, request: request, context: context)
+    }
+
+    @Sendable func listCompleted(_ request: Request, context: Context) async throws -> Response {
+        try await list(.completed, request: request, context: context)
+    }
+
+    @Sendable func show(_ request: Request, context: Context) async throws -> Response {
+        let campaign = try await campaigns.campaign(id: try campaignId(context), for: try context.requireUser())
+        return JSONValue.response(CampaignJSON.campaign(campaign))
+    }
+
+    @Sendable func update(_ request: Request, context: Context) async throws -> Response {
+        let id = try campaignId(context)
+        let user = try context.requireUser()
+        let input = try await CampaignRequest.read(
+            request, context: context, allowed: CampaignRequest.updateFields,
+            explainUnknown: { field in
+                CampaignRequest.createFields.contains(field)
+                    ? "\(field) cannot be changed: a campaign keeps its chat and session"
+                    : "Unknown field '\(field)'"
+            })
+        try await campaigns.update(id: id, with: input, for: user)
+        return JSONValue.response(.object(["success": .bool(true), "campaignId": .string(id)]))
+    }
+
+    @Sendable func delete(_ request: Request, context: Context) async throws -> Response {
+        try await campaigns.delete(id: try campaignId(context), for: try context.requireUser())
+        return JSONValue.response(.object(["success": .bool(true)]))
+    }
+
+    private func list(_ listing: CampaignListing, request: Request, context: Context) async throws -> Response {
+        let query = request.uri.queryParameters
+        var limit = Self.defaultPageSize
+        if let text = query.get("limit") {
+            guard let value = Int(text), (1...Self.maxPageSize).contains(value) else {
+                throw APIError.invalid("limit must be a whole number from 1 to \(Self.maxPageSize)", field: "limit")
+            }
+            limit = value
+        }
+        let cursor = query.get("cursor")
+        if let cursor, cursor.isEmpty || !cursor.allSatisfy({ $0.isASCII && $0.isNumber }) {
+            throw APIError.invalid("cursor must be a value returned in X-Next-Cursor", field: "cursor")
+        }
+        let include = query.get("include")
+        guard include == nil || include == "messages" else {
+            throw APIError.invalid("include accepts only 'messages'", field: "include")
+        }
+        let page = try await campaigns.campaigns(
+            listing, for: try context.requireUser(), limit: limit, cursor: cursor, includeMessages: include != nil)
+        var headers = HTTPFields()
+        if let next = page.nextCursor { headers[HTTPField.Name("X-Next-Cursor")!] = next }
+        return JSONValue.response(.array(page.campaigns.map(CampaignJSON.campaign)), headers: headers)
+    }
+
+    private func campaignId(_ context: Context) throws -> String {
+        try context.parameters.require("id")
+    }
+}
+
+/// Reads a create, preview or update body into `CampaignInput`.
+enum CampaignRequest {
+    static let createFields: Set<String> = [
+        "groupId", "groupName", "sessionId", "title", "targetAmount", "startDate", "endDate", "messageTime",
+        "timeZone", "messageTemplate", "isFreeForm", "isRecurring", "recurrence", "audienceType",
+    ]
+    static let updateFields = createFields.subtracting(["groupId", "groupName", "sessionId"])
+
+    static func read(
+        _ request: Request, context: some RequestContext, allowed: Set<String>,
+        explainUnknown: (String) -> String = { "Unknown field '\($0)'" }
+    ) async throws -> CampaignInput {
+        let body = try await JSONObjectReader.read(request, context: context, allowed: allowed, explainUnknown: explainUnknown)
+        return CampaignInput(
+            groupId: try body.string("groupId"), groupName: try body.string("groupName"),
+            sessionId: try body.string("sessionId"), title: try body.string("title"),
+            targetAmount: try body.string("targetAmount"), startDate: try body.string("startDate"),
+            endDate: try body.string("endDate"), messageTime: try body.string("messageTime"),
+            timeZone: try body.string("timeZone"), messageTemplate: try body.string("messageTemplate"),
+            isFreeForm: try body.bool("isFreeForm"), isRecurring: try body.bool("isRecurring"),
+            recurrence: try body.string("recurrence"), audienceType: try body.string("audienceType"))
+    }
+}
+
+/// The API's `Campaign` and `Message` objects.
+enum CampaignJSON {
+    static func campaign(_ campaign: StoredCampaign) -> JSONValue {
+        let settings = campaign.settings
+        let tally = campaign.tally
+        var object: [String: JSONValue] = [
+            "id": .string(campaign.id),
+            "title": .string(settings.title),
+            "targetAmount": .string(settings.targetAmount),
+            "startDate": .string(settings.schedule.startDate.description),
+            "endDate": .string(settings.schedule.endDate.description),
+            "messageTime": .string(settings.messageTime.description),
+            "sendTimeUtc": .instant(campaign.firstSendAt),
+            "timeZone": .string(settings.timeZoneIdentifier),
+            "template": .string(settings.template),
+            "status": .string(campaign.status.rawValue),
+            "createdAt": .instant(campaign.createdAt),
+            "isRecurring": .bool(settings.schedule.isRecurring),
+            "recurrence": .string(settings.schedule.recurrence.rawValue),
+            "isFreeForm": .bool(settings.isFreeForm),
+            "audienceType": .string(settings.audienceType.rawValue),
+            "group": .object(["groupId": .string(settings.groupId), "groupName": .string(settings.groupName)]),
+            "sessionId": .string(campaign.session.id),
+            "progress": .object([
+                "total": .int(tally.total), "sent": .int(tally[.sent]), "failed": .int(tally[.failed]),
+                "missed": .int(tally[.missed]), "pending": .int(tally.notTerminal),
+            ]),
+            "nextSendAt": .instant(campaign.nextSendAt),
+        ]
+        if let messages = campaign.messages { object["messages"] = .array(messages.map(message)) }
+        return .object(object)
+    }
+
+    static func message(_ message: StoredMessage) -> JSONValue {
+        .object([
+            "id": .string(String(message.id)),
+            "content": .string(message.content),
+            "scheduledAt": .instant(message.scheduledAt),
+            "sentAt": .instant(message.sentAt),
+            "status": .string(message.status.rawValue),
+            "isSent": .bool(message.status == .sent),
+            "isFailed": .bool(message.status == .failed || message.status == .missed),
+            "failedReason": .string(message.failedReason),
+            "deliveredAt": .instant(message.deliveredAt),
+            "readAt": .instant(message.readAt),
+        ])
+    }
+}

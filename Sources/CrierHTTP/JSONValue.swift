@@ -1,0 +1,102 @@
+import Foundation
+import Hummingbird
+
+/// Any JSON value. Requests are read through it so that wrong types and unknown fields are reported
+/// by field name; responses are built with it so that absent values are an explicit `null`.
+public enum JSONValue: Hashable, Sendable, Codable {
+    case null
+    case bool(Bool)
+    case int(Int)
+    case number(Double)
+    case string(String)
+    case array([JSONValue])
+    case object([String: JSONValue])
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if container.decodeNil() {
+            self = .null
+        } else if let value = try? container.decode(Bool.self) {
+            self = .bool(value)
+        } else if let value = try? container.decode(Double.self) {
+            self = .number(value)
+        } else if let value = try? container.decode(String.self) {
+            self = .string(value)
+        } else if let value = try? container.decode([JSONValue].self) {
+            self = .array(value)
+        } else {
+            self = .object(try container.decode([String: JSONValue].self))
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        switch self {
+        case .null: try container.encodeNil()
+        case .bool(let value): try container.encode(value)
+        case .int(let value): try container.encode(value)
+        case .number(let value): try container.encode(value)
+        case .string(let value): try container.encode(value)
+        case .array(let value): try container.encode(value)
+        case .object(let value): try container.encode(value)
+        }
+    }
+
+    /// `.string`, or `.null` for `nil`.
+    static func string(_ value: String?) -> JSONValue { value.map(JSONValue.string) ?? .null }
+    /// An ISO-8601 UTC instant (`2026-03-08T14:30:00Z`), or `.null`.
+    static func instant(_ value: Date?) -> JSONValue { value.map { .string($0.formatted(.iso8601)) } ?? .null }
+
+    static func response(_ value: JSONValue, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let data = (try? encoder.encode(value)) ?? Data("null".utf8)
+        var headers = headers
+        headers[.contentType] = "application/json; charset=utf-8"
+        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}
+
+/// A request's JSON object, read field by field with errors that name the field.
+struct JSONObjectReader {
+    let fields: [String: JSONValue]
+
+    /// Reads the body as one JSON object whose keys are all in `allowed`.
+    static func read(
+        _ request: Request, context: some RequestContext, allowed: Set<String>,
+        explainUnknown: (String) -> String = { "Unknown field '\($0)'" }
+    ) async throws -> JSONObjectReader {
+        let buffer = try await request.body.collect(upTo: context.maxUploadSize)
+        let value: JSONValue
+        do {
+            value = try JSONDecoder().decode(JSONValue.self, from: Data(buffer.readableBytesView))
+        } catch {
+            throw APIError.invalid("Request body is not valid JSON", field: nil, code: "malformed_json")
+        }
+        guard case .object(let fields) = value else {
+            throw APIError.invalid("Request body must be a JSON object", field: nil, code: "malformed_json")
+        }
+        if let unknown = fields.keys.sorted().first(where: { !allowed.contains($0) }) {
+            throw APIError.invalid(explainUnknown(unknown), field: unknown, code: "unknown_field")
+        }
+        return JSONObjectReader(fields: fields)
+    }
+
+    /// The string at `key`; `nil` when absent or `null`.
+    func string(_ key: String) throws -> String? {
+        switch fields[key] {
+        case nil, .null: return nil
+        case .string(let value): return value
+        default: throw APIError.invalid("\(key) must be a string", field: key, code: "wrong_type")
+        }
+    }
+
+    /// The boolean at `key`; `nil` when absent or `null`.
+    func bool(_ key: String) throws -> Bool? {
+        switch fields[key] {
+        case nil, .null: return nil
+        case .bool(let value): return value
+        default: throw APIError.invalid("\(key) must be true or false", field: key, code: "wrong_type")
+        }
+    }
+}

@@ -1,0 +1,56 @@
+import CrierGateway
+import CrierStorage
+import Foundation
+import Hummingbird
+
+/// Health probes and the API description; no authentication.
+struct OperationsController<Context: RequestContext> {
+    let store: any Store
+    let gateway: any Gateway
+
+    func addRoutes(to router: Router<Context>) {
+        router.get("health/live") { _, _ in JSONValue.response(.object(["status": .string("ok")])) }
+        router.get("health/ready", use: ready)
+        router.get("openapi.yaml", use: openAPI)
+    }
+
+    /// 200 when the database and the gateway both answer, else 503 naming what failed.
+    @Sendable func ready(_ request: Request, context: Context) async throws -> Response {
+        let database = await Self.check { try await store.ping() }
+        let gatewayCheck = await Self.check { try await gateway.checkHealth() }
+        let ok = database == nil && gatewayCheck == nil
+        let body: JSONValue = .object([
+            "status": .string(ok ? "ready" : "unavailable"),
+            "checks": .object([
+                "database": .string(database ?? "ok"),
+                "gateway": .string(gatewayCheck.map { "\(gateway.kind): \($0)" } ?? "\(gateway.kind): ok"),
+            ]),
+        ])
+        return JSONValue.response(body, status: ok ? .ok : .serviceUnavailable)
+    }
+
+    @Sendable func openAPI(_ request: Request, context: Context) async throws -> Response {
+        Response(
+            status: .ok, headers: [.contentType: "application/yaml; charset=utf-8"],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: try OpenAPIDocument.data())))
+    }
+
+    private static func check(_ probe: () async throws -> Void) async -> String? {
+        do {
+            try await probe()
+            return nil
+        } catch {
+            return "failing"
+        }
+    }
+}
+
+/// The OpenAPI description shipped with the server (`openapi.yaml`).
+public enum OpenAPIDocument {
+    public static func data() throws -> Data {
+        guard let url = Bundle.module.url(forResource: "openapi", withExtension: "yaml") else {
+            throw APIError(status: .notFound, code: "not_found", message: "openapi.yaml is not bundled")
+        }
+        return try Data(contentsOf: url)
+    }
+}

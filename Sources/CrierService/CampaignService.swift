@@ -1,0 +1,90 @@
+import CrierCore
+import CrierStorage
+import Foundation
+
+/// Campaign operations for one caller: validate, plan against the clock, store atomically.
+///
+/// `onScheduleChange` is called after every change that adds or cancels messages, so a dispatcher can
+/// wake up instead of polling.
+public struct CampaignService: Sendable {
+    let store: any Store
+    let clock: any WallClock
+    let validator: CampaignValidator
+    let onScheduleChange: @Sendable () -> Void
+
+    public init(
+        store: any Store, clock: any WallClock, validator: CampaignValidator,
+        onScheduleChange: @escaping @Sendable () -> Void = {}
+    ) {
+        self.store = store
+        self.clock = clock
+        self.validator = validator
+        self.onScheduleChange = onScheduleChange
+    }
+
+    /// Exactly the messages `create` would store; stores nothing.
+    public func preview(_ input: CampaignInput, for user: User) async throws -> [PlannedMessage] {
+        let (settings, _) = try await validated(input, for: user)
+        return try CampaignPlanner.plan(settings, now: clock.now())
+    }
+
+    /// Creates the campaign; returns its id.
+    public func create(_ input: CampaignInput, for user: User) async throws -> String {
+        let (settings, session) = try await validated(input, for: user)
+        let now = clock.now()
+        let messages = try CampaignPlanner.plan(settings, now: now)
+        let id = try await store.createCampaign(
+            ownerId: user.id, session: session, settings: settings, messages: messages, at: now)
+        onScheduleChange()
+        return id
+    }
+
+    /// Replaces a campaign's settings and schedule. The chat and session cannot change: they are taken
+    /// from the stored campaign, whatever `input` says.
+    public func update(id: String, with input: CampaignInput, for user: User) async throws {
+        guard let existing = try await store.campaign(id: id, ownerId: user.id) else {
+            throw DomainError.campaignNotFound
+        }
+        guard existing.deletedAt == nil else { throw DomainError.campaignDeleted }
+        guard existing.tally[.sent] + existing.tally[.sending] == 0 else { throw DomainError.campaignAlreadySent }
+        var input = input
+        input.groupId = existing.settings.groupId
+        input.groupName = existing.settings.groupName
+        input.sessionId = existing.session.id
+        let settings = try validator.validate(input)
+        let now = clock.now()
+        let messages = try CampaignPlanner.plan(settings, now: now)
+        try await store.replaceSchedule(campaignId: id, ownerId: user.id, settings: settings, messages: messages, at: now)
+        onScheduleChange()
+    }
+
+    /// Soft-deletes the campaign and cancels what it has not sent.
+    public func delete(id: String, for user: User) async throws {
+        try await store.deleteCampaign(campaignId: id, ownerId: user.id, at: clock.now())
+        onScheduleChange()
+    }
+
+    public func campaign(id: String, for user: User) async throws -> StoredCampaign {
+        guard let campaign = try await store.campaign(id: id, ownerId: user.id) else {
+            throw DomainError.campaignNotFound
+        }
+        return campaign
+    }
+
+    public func campaigns(
+        _ listing: CampaignListing, for user: User, limit: Int, cursor: String?, includeMessages: Bool
+    ) async throws -> CampaignPage {
+        try await store.campaigns(
+            ownerId: user.id, listing: listing, limit: limit, cursor: cursor, includeMessages: includeMessages)
+    }
+
+    private func validated(_ input: CampaignInput, for user: User) async throws -> (CampaignSettings, WhatsAppSession) {
+        var settings = try validator.validate(input)
+        guard let session = try await store.session(idOrName: settings.sessionId, ownerId: user.id) else {
+            throw CampaignValidationError(
+                field: "sessionId", message: "Unknown session: register it first with POST /api/sessions")
+        }
+        settings.sessionId = session.id
+        return (settings, session)
+    }
+}

@@ -1,0 +1,9 @@
+import ArgumentParser
+import CrierServer
+
+@main
+struct Crier: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Scheduled WhatsApp message campaigns.",
+        subcommands: [Serve.self, Migrate.self, UserCommand.self, TokenCommand.self])
+}
