@@ -88,8 +88,9 @@ let package = Package(
         .testTarget(
             name: "CrierHTTPTests",
             dependencies: [
-                "CrierHTTP", "CrierServer", "CrierTestSupport",
+                "CrierHTTP", "CrierServer", "CrierService", "CrierGateway", "CrierTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Yams", package: "Yams"),
             ]
         ),

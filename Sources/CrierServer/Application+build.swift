@@ -32,16 +32,23 @@ public func buildApplication(
         ])
     logger.warning("Gateway 'console': messages are printed here, NOT sent to WhatsApp")
     let router = buildRouter(
-        APIDependencies(
-            store: store, gateway: gateway,
-            campaigns: CampaignService(
-                store: store, clock: clock, validator: CampaignValidator(defaultTimeZone: configuration.defaultTimeZone)),
-            sessions: SessionService(store: store, gateway: gateway, clock: clock),
-            accounts: AccountService(store: store, clock: clock)))
+        apiDependencies(configuration, store: store, gateway: gateway, clock: clock))
     return Application(
         router: router,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "Crier"),
         logger: logger)
+}
+
+/// The services behind the HTTP API, wired to one store, gateway and clock.
+func apiDependencies(
+    _ configuration: ServerConfiguration, store: any Store, gateway: any Gateway, clock: any WallClock
+) -> APIDependencies {
+    APIDependencies(
+        store: store, gateway: gateway,
+        campaigns: CampaignService(
+            store: store, clock: clock, validator: CampaignValidator(defaultTimeZone: configuration.defaultTimeZone)),
+        sessions: SessionService(store: store, gateway: gateway, clock: clock),
+        accounts: AccountService(store: store, clock: clock))
 }
 
 extension DatabaseLocation {

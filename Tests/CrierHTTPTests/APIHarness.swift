@@ -1,0 +1,158 @@
+import CrierCore
+import CrierHTTP
+import CrierServer
+import CrierService
+import CrierStorage
+import CrierTestSupport
+import Foundation
+import GRDB
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import NIOCore
+
+/// A server built by `buildApplication` on a fresh SQLite file, with two users (ada, bob), a session
+/// each, a manual clock, and a small client speaking JSON.
+struct APIHarness {
+    let databasePath: String
+    let clock: ManualClock
+    let adaToken: String
+    let bobToken: String
+
+    static let adaSession = "ada-phone"
+    static let bobSession = "bob-phone"
+
+    static func make(now: String = "2026-11-25T10:00:00Z") async throws -> APIHarness {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("crier-http-\(UUID()).sqlite").path
+        let clock = ManualClock(now)
+        let store = try SQLiteStore.open(path: path)
+        try await store.migrate()
+        let accounts = AccountService(store: store, clock: clock, passwordHashCost: 4)
+        var tokens: [String] = []
+        for (email, session) in [("ada@example.com", adaSession), ("bob@example.com", bobSession)] {
+            let user = try await accounts.addUser(email: email, name: nil, password: "password1", isAdmin: false)
+            tokens.append(try await accounts.createToken(email: email, label: "test"))
+            _ = try await store.registerSession(name: session, ownerId: user.id, at: clock.now())
+        }
+        return APIHarness(databasePath: path, clock: clock, adaToken: tokens[0], bobToken: tokens[1])
+    }
+
+    /// Runs `body` against the application, then removes nothing: call `cleanUp` when done.
+    func run<Value: Sendable>(_ body: @Sendable (APIClient) async throws -> Value) async throws -> Value {
+        var configuration = ServerConfiguration()
+        configuration.database = .sqlite(path: databasePath)
+        let app = try await buildApplication(configuration, clock: clock, logger: Logger(label: "test"))
+        return try await app.test(.router) { client in
+            try await body(APIClient(client: client, adaToken: adaToken, bobToken: bobToken))
+        }
+    }
+
+    /// Sets a message's status directly in the database, standing in for the dispatcher.
+    func setMessageStatus(_ status: MessageStatus, campaignId: String, occurrence: Int = 0) async throws {
+        let queue = try DatabaseQueue(path: databasePath)
+        try await queue.write { db in
+            try db.execute(
+                sql: """
+                    UPDATE messages SET status = ? WHERE occurrence_index = ?
+                    AND campaign_id = (SELECT id FROM campaigns WHERE public_id = ?)
+                    """,
+                arguments: [status.rawValue, occurrence, campaignId])
+        }
+    }
+
+    func cleanUp() {
+        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: databasePath + suffix) }
+    }
+}
+
+/// Which caller a request comes from.
+enum Caller {
+    case ada, bob, anonymous, token(String)
+}
+
+struct APIResponse {
+    let status: HTTPResponse.Status
+    let headers: HTTPFields
+    let json: JSONValue
+
+    var error: String? { json["error"]?.string }
+    var code: String? { json["code"]?.string }
+    var field: String? { json["field"]?.string }
+}
+
+struct APIClient: Sendable {
+    let client: any TestClientProtocol
+    let adaToken: String
+    let bobToken: String
+
+    @discardableResult
+    func call(_ method: HTTPRequest.Method, _ uri: String, as caller: Caller = .ada, body: String? = nil) async throws -> APIResponse {
+        var headers: HTTPFields = [.contentType: "application/json"]
+        switch caller {
+        case .ada: headers[.authorization] = "Bearer \(adaToken)"
+        case .bob: headers[.authorization] = "Bearer \(bobToken)"
+        case .token(let value): headers[.authorization] = value
+        case .anonymous: break
+        }
+        let response = try await client.execute(
+            uri: uri, method: method, headers: headers, body: body.map { ByteBuffer(string: $0) })
+        let data = Data(response.body.readableBytesView)
+        let json = data.isEmpty ? JSONValue.null : (try? JSONDecoder().decode(JSONValue.self, from: data)) ?? .string(String(decoding: data, as: UTF8.self))
+        return APIResponse(status: response.status, headers: response.headers, json: json)
+    }
+
+    func call(_ method: HTTPRequest.Method, _ uri: String, as caller: Caller = .ada, json: [String: Any]) async throws -> APIResponse {
+        let data = try JSONSerialization.data(withJSONObject: json)
+        return try await call(method, uri, as: caller, body: String(decoding: data, as: UTF8.self))
+    }
+
+    /// Creates a campaign from `campaignBody` changed by `change`; returns its id.
+    func createCampaign(as caller: Caller = .ada, _ change: (inout [String: Any]) -> Void = { _ in }) async throws -> String {
+        var body = campaignBody(session: caller.isBob ? APIHarness.bobSession : APIHarness.adaSession)
+        change(&body)
+        let response = try await call(.post, "/api/campaigns", as: caller, json: body)
+        guard response.status == .created, let id = response.json["campaignId"]?.string else {
+            throw HarnessError("create failed: \(response.status) \(response.json)")
+        }
+        return id
+    }
+}
+
+extension Caller {
+    var isBob: Bool { if case .bob = self { true } else { false } }
+}
+
+struct HarnessError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// A valid createCampaign body: a three-day countdown in Nairobi, well after the harness's clock.
+func campaignBody(session: String = APIHarness.adaSession) -> [String: Any] {
+    [
+        "groupId": "120363025@g.us", "groupName": "Church choir", "sessionId": session, "title": "Roof fund",
+        "targetAmount": "KES 50,000", "startDate": "2026-12-01", "endDate": "2026-12-03", "messageTime": "09:30",
+        "timeZone": "Africa/Nairobi", "messageTemplate": "{days_left} days left", "isRecurring": false,
+    ]
+}
+
+extension JSONValue {
+    subscript(key: String) -> JSONValue? {
+        if case .object(let object) = self { object[key] } else { nil }
+    }
+    subscript(index: Int) -> JSONValue? {
+        if case .array(let array) = self, array.indices.contains(index) { array[index] } else { nil }
+    }
+    var string: String? { if case .string(let value) = self { value } else { nil } }
+    var array: [JSONValue]? { if case .array(let value) = self { value } else { nil } }
+    var bool: Bool? { if case .bool(let value) = self { value } else { nil } }
+    var int: Int? {
+        switch self {
+        case .int(let value): value
+        case .number(let value): Int(exactly: value)
+        default: nil
+        }
+    }
+    var isNull: Bool { self == .null }
+}
