@@ -20,7 +20,7 @@ let package = Package(
     ],
     targets: [
         /** Pure domain: campaign input validation, schedule expansion, message rendering, state rules. */
-        .target(name: "CrierCore"),
+        .target(name: "CrierCore", exclude: ["README.md"]),
         /** The Store contract and its SQLite back end, with ordered migrations. */
         .target(
             name: "CrierStorage",
@@ -28,7 +28,8 @@ let package = Package(
                 "CrierCore",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
-            ]
+            ],
+            exclude: ["README.md"]
         ),
         /** The gateway protocol (sessions, sending) and the console gateway. */
         .target(name: "CrierGateway", dependencies: [.product(name: "Logging", package: "swift-log")]),
@@ -40,7 +41,8 @@ let package = Package(
                 "CrierStorage",
                 "CrierGateway",
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
-            ]
+            ],
+            exclude: ["README.md"]
         ),
         /** JSON API controllers, auth middleware and error mapping over the campaign service. */
         .target(
@@ -54,6 +56,7 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            exclude: ["README.md"],
             resources: [.copy("openapi.yaml")]
         ),
         /** Composition root: configuration and buildApplication, the one place concrete types are chosen. */
