@@ -17,6 +17,8 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         /** Pure domain: campaign input validation, schedule expansion, message rendering, state rules. */
@@ -32,7 +34,13 @@ let package = Package(
             exclude: ["README.md"]
         ),
         /** The gateway protocol (sessions, sending) and the console gateway. */
-        .target(name: "CrierGateway", dependencies: [.product(name: "Logging", package: "swift-log")]),
+        .target(
+            name: "CrierGateway",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         /** The operations every front end calls (campaigns, sessions, accounts), scoped to the caller. */
         .target(
             name: "CrierService",
@@ -43,6 +51,18 @@ let package = Package(
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
             ],
             exclude: ["README.md"]
+        ),
+        /** The dispatcher service: claims due messages, sends, reconciles, records every outcome. */
+        .target(
+            name: "CrierDispatch",
+            dependencies: [
+                "CrierCore",
+                "CrierStorage",
+                "CrierGateway",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
         ),
         /** JSON API controllers, auth middleware and error mapping over the campaign service. */
         .target(
@@ -81,8 +101,17 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        /** Shared test helpers: a manual clock and fixtures. */
-        .target(name: "CrierTestSupport", dependencies: ["CrierCore", "CrierStorage"]),
+        /** Shared test helpers: a manual clock, fixtures and the WAHA test double (a loopback HTTP server). */
+        .target(
+            name: "CrierTestSupport",
+            dependencies: [
+                "CrierCore",
+                "CrierStorage",
+                "CrierGateway",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         .testTarget(name: "CrierCoreTests", dependencies: ["CrierCore", "CrierTestSupport"]),
         .testTarget(
             name: "CrierStorageTests",

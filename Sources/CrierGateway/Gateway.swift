@@ -1,3 +1,5 @@
+import Foundation
+
 /// The status of a WhatsApp session at the gateway, as WAHA names it. Only `WORKING` can send.
 public enum SessionStatus: String, Sendable, Codable, CaseIterable {
     case stopped = "STOPPED"
@@ -9,14 +11,94 @@ public enum SessionStatus: String, Sendable, Codable, CaseIterable {
     case failed = "FAILED"
 }
 
-/// A WhatsApp gateway: the thing that owns phone-number sessions and sends for them.
+/// One text message to send.
+public struct OutgoingText: Hashable, Sendable {
+    public let session: String
+    public let chatId: String
+    public let text: String
+
+    public init(session: String, chatId: String, text: String) {
+        self.session = session
+        self.chatId = chatId
+        self.text = text
+    }
+}
+
+/// What the gateway said when it accepted a message; `messageId` is `nil` when it did not say.
+public struct SendReceipt: Hashable, Sendable {
+    public let messageId: String?
+    public init(messageId: String?) { self.messageId = messageId }
+}
+
+/// A message the session itself sent, as the gateway reports it (for reconciliation).
+public struct GatewayMessage: Hashable, Sendable {
+    public let id: String?
+    public let body: String
+    public let timestamp: Date
+
+    public init(id: String?, body: String, timestamp: Date) {
+        self.id = id
+        self.body = body
+        self.timestamp = timestamp
+    }
+}
+
+/// A group or contact a session can message.
+public struct ChatSummary: Hashable, Sendable {
+    public let id: String
+    public let name: String?
+
+    public init(id: String, name: String?) {
+        self.id = id
+        self.name = name
+    }
+}
+
+/// Why a gateway request failed, classified so the dispatcher decides from the type, not from text.
+public enum GatewayFailure: Error, Hashable, Sendable, CustomStringConvertible {
+    /// The request certainly did not reach the gateway (connection refused, DNS, 429): safe to retry.
+    case notDelivered(reason: String)
+    /// The session exists but is not WORKING (WAHA's 422): wait for it without burning an attempt.
+    case sessionNotReady(status: SessionStatus?, reason: String)
+    /// Refused for good (bad chat id, unknown session, 401/403). `credentialsRefused` marks 401/403,
+    /// which make the whole gateway unhealthy.
+    case rejected(httpStatus: Int, reason: String, credentialsRefused: Bool)
+    /// The message may have gone out (timeout after sending, connection reset, 5xx): reconcile first.
+    case ambiguous(reason: String)
+    /// The gateway cannot do this at all (the console gateway has no QR code).
+    case unsupported(reason: String)
+
+    public var reason: String {
+        switch self {
+        case .notDelivered(let reason), .sessionNotReady(_, let reason), .rejected(_, let reason, _),
+            .ambiguous(let reason), .unsupported(let reason):
+            reason
+        }
+    }
+
+    public var description: String { reason }
+}
+
+/// A WhatsApp gateway: the thing that owns phone-number sessions and sends for them. Methods throw
+/// `GatewayFailure`; anything else thrown is a bug in the gateway and treated as ambiguous.
 public protocol Gateway: Sendable {
     /// Short name for logs and health output (`console`, `waha`).
     var kind: String { get }
+    /// Sends a text message.
+    func sendText(_ message: OutgoingText) async throws -> SendReceipt
+    /// Messages the session sent to `chatId` since `since`, newest first.
+    func recentMessagesFromMe(session: String, chatId: String, since: Date) async throws -> [GatewayMessage]
     /// Creates and starts the session when the gateway does not have it yet; returns its status.
     func ensureSession(named name: String) async throws -> SessionStatus
     /// The session's live status.
     func status(ofSession name: String) async throws -> SessionStatus
-    /// Whether the gateway itself answers (readiness).
+    /// The QR code to pair a phone with the session, as PNG.
+    func qrCode(session: String) async throws -> Data
+    func restartSession(_ name: String) async throws -> SessionStatus
+    /// Unpairs the phone; the session stays registered.
+    func logoutSession(_ name: String) async throws -> SessionStatus
+    func groups(session: String) async throws -> [ChatSummary]
+    func contacts(session: String) async throws -> [ChatSummary]
+    /// Whether the gateway itself answers and accepts our credentials (readiness).
     func checkHealth() async throws
 }

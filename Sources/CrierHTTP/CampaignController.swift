@@ -171,6 +171,14 @@ enum CampaignJSON {
             "failedReason": .string(message.failedReason),
             "deliveredAt": .instant(message.deliveredAt),
             "readAt": .instant(message.readAt),
+            "attempts": .array(message.attempts.map { attempt in
+                .object([
+                    "startedAt": .instant(attempt.startedAt), "finishedAt": .instant(attempt.finishedAt),
+                    "outcome": .string(attempt.outcome),
+                    "gatewayStatus": attempt.gatewayStatus.map(JSONValue.int) ?? .null,
+                    "reason": .string(attempt.reason),
+                ])
+            }),
         ])
     }
 }

@@ -33,6 +33,8 @@ public struct StoredMessage: Hashable, Sendable {
     public let failedReason: String?
     public let deliveredAt: Date?
     public let readAt: Date?
+    /// Every claim's outcome, oldest first: the answer to "why didn't Tuesday's reminder go out".
+    public var attempts: [AttemptLog] = []
 }
 
 /// A campaign as stored, with the counts its status and progress are derived from.

@@ -76,6 +76,39 @@ enum SQLiteMigrations {
                 CREATE INDEX messages_due ON messages(next_attempt_at) WHERE status = 'pending';
                 """)
         }
+        migrator.registerMigration("0002-dispatch") { db in
+            try db.execute(sql: """
+                ALTER TABLE messages ADD COLUMN claim_token INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE messages ADD COLUMN lease_owner TEXT;
+                ALTER TABLE messages ADD COLUMN lease_expires_at INTEGER;
+                ALTER TABLE messages ADD COLUMN claimed_at INTEGER;
+                ALTER TABLE messages ADD COLUMN needs_reconcile INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE messages ADD COLUMN send_started_at INTEGER;
+                ALTER TABLE messages ADD COLUMN last_error TEXT;
+                ALTER TABLE messages ADD COLUMN gateway_raw_id TEXT;
+                CREATE INDEX messages_leases ON messages(lease_expires_at) WHERE status = 'sending';
+                CREATE INDEX messages_pending_scheduled ON messages(scheduled_at) WHERE status = 'pending';
+                CREATE INDEX messages_gateway_id ON messages(gateway_message_id) WHERE gateway_message_id IS NOT NULL;
+                CREATE INDEX messages_gateway_raw_id ON messages(gateway_raw_id) WHERE gateway_raw_id IS NOT NULL;
+                CREATE TABLE message_attempts (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    message_id INTEGER NOT NULL REFERENCES messages(id),
+                    started_at INTEGER NOT NULL,
+                    finished_at INTEGER NOT NULL,
+                    outcome TEXT NOT NULL,
+                    gateway_status INTEGER,
+                    reason TEXT
+                );
+                CREATE INDEX message_attempts_message ON message_attempts(message_id, id);
+                CREATE TABLE webhook_events (
+                    event_id TEXT PRIMARY KEY,
+                    received_at INTEGER NOT NULL
+                );
+                CREATE INDEX webhook_events_age ON webhook_events(received_at);
+                ALTER TABLE whatsapp_sessions ADD COLUMN gateway_status TEXT;
+                ALTER TABLE whatsapp_sessions ADD COLUMN gateway_status_at INTEGER;
+                """)
+        }
         return migrator
     }
 }

@@ -178,8 +178,26 @@ extension SQLiteStore {
                     WHERE m.campaign_id IN (\(marks)) ORDER BY m.scheduled_at, m.occurrence_index
                     """,
                 arguments: StatementArguments(rowIds))
+            var attempts: [Int64: [AttemptLog]] = [:]
+            for row in try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT a.* FROM message_attempts a JOIN messages m ON m.id = a.message_id
+                    JOIN campaigns c ON c.id = m.campaign_id AND m.schedule_version = c.schedule_version
+                    WHERE m.campaign_id IN (\(marks)) ORDER BY a.id
+                    """,
+                arguments: StatementArguments(rowIds))
+            {
+                attempts[row["message_id"], default: []].append(
+                    AttemptLog(
+                        startedAt: Date(millis: row["started_at"]), finishedAt: Date(millis: row["finished_at"]),
+                        outcome: row["outcome"], gatewayStatus: row["gateway_status"], reason: row["reason"],
+                        attempted: false))
+            }
             for row in messageRows {
-                messages[row["campaign_id"], default: []].append(StoredMessage(row: row))
+                var message = StoredMessage(row: row)
+                message.attempts = attempts[message.id] ?? []
+                messages[row["campaign_id"], default: []].append(message)
             }
         }
         return rows.map { row in

@@ -5,7 +5,7 @@ import Foundation
 ///
 /// Every campaign operation is scoped to its owner: another user's campaign is indistinguishable from
 /// a missing one. Multi-row changes (a campaign and its messages) happen in one transaction.
-public protocol Store: Sendable {
+public protocol Store: DispatchStore {
     /// Applies pending migrations; safe to call on every start.
     func migrate() async throws
     /// Proves the database answers (readiness).

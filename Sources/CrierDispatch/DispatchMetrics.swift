@@ -1,0 +1,74 @@
+import Prometheus
+
+/// Why a message was retried, failed or missed, as a low-cardinality metric label.
+public enum OutcomeReason: String, Sendable, CaseIterable {
+    case gatewayUnreachable = "gateway_unreachable"
+    case sessionNotWorking = "session_not_working"
+    case gatewayRejected = "gateway_rejected"
+    case credentialsRefused = "credentials_refused"
+    case possiblyDelivered = "possibly_delivered"
+    case deliveryUnknown = "delivery_unknown"
+    case attemptsExhausted = "attempts_exhausted"
+    case graceExpired = "grace_expired"
+}
+
+/// The dispatcher's Prometheus metrics, on an injected registry (served at `/metrics`).
+public struct DispatchMetrics: Sendable {
+    let registry: PrometheusCollectorRegistry
+    let sentCounter: Counter
+    let recoveredCounter: Counter
+    let lateness: DurationHistogram
+    let pacingDelay: DurationHistogram
+
+    static let latenessBuckets: [Duration] = [
+        .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2), .seconds(5), .seconds(10),
+        .seconds(30), .seconds(60), .seconds(300), .seconds(900), .seconds(3600),
+    ]
+
+    public init(registry: PrometheusCollectorRegistry) {
+        self.registry = registry
+        sentCounter = registry.makeCounter(
+            descriptor: Self.name("messages_sent", "total", "Messages accepted by the gateway"))
+        recoveredCounter = registry.makeCounter(
+            descriptor: Self.name("claims_recovered", "total", "Claims recovered from a process that stopped renewing them"))
+        lateness = registry.makeDurationHistogram(
+            descriptor: Self.name(
+                "dispatch_lateness", "seconds", "Time from a message's scheduled instant to its send, excluding pacing delay"),
+            buckets: Self.latenessBuckets)
+        pacingDelay = registry.makeDurationHistogram(
+            descriptor: Self.name("dispatch_pacing_delay", "seconds", "Time a due message waited for its session's pacing gap"),
+            buckets: Self.latenessBuckets)
+        for reason in OutcomeReason.allCases {
+            for kind in ["failed", "missed", "retried"] { _ = counter(kind, reason) }
+        }
+    }
+
+    func sent() { sentCounter.increment() }
+    func recovered(_ count: Int) { recoveredCounter.increment(by: Int64(count)) }
+    func failed(_ reason: OutcomeReason, count: Int = 1) { counter("failed", reason).increment(by: Int64(count)) }
+    func missed(_ reason: OutcomeReason, count: Int = 1) { counter("missed", reason).increment(by: Int64(count)) }
+    func retried(_ reason: OutcomeReason) { counter("retried", reason).increment() }
+
+    private func counter(_ kind: String, _ reason: OutcomeReason) -> Counter {
+        registry.makeCounter(
+            descriptor: Self.name("messages_\(kind)", "total", "Messages \(kind), by reason"),
+            labels: [("reason", reason.rawValue)])
+    }
+
+    static func name(_ metric: String, _ unit: String, _ help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(namespace: "crier", metricName: metric, unitName: unit, helpText: help)
+    }
+
+    /// A histogram of gateway request durations for the WAHA client's observer.
+    public static func gatewayRequestObserver(
+        registry: PrometheusCollectorRegistry
+    ) -> @Sendable (String, Duration, Bool) -> Void {
+        { operation, duration, succeeded in
+            registry.makeDurationHistogram(
+                descriptor: name("gateway_request_duration", "seconds", "Gateway request latency"),
+                labels: [("operation", operation), ("outcome", succeeded ? "ok" : "error")],
+                buckets: latenessBuckets
+            ).record(duration)
+        }
+    }
+}

@@ -1,0 +1,259 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// A client of the real WAHA HTTP API (see shared/reference/waha-api.md): a domain-shaped API over
+/// AsyncHTTPClient, with every failure classified for the dispatcher.
+public struct WAHAClient: Gateway {
+    public let kind = "waha"
+
+    /// Called after every request with the operation name, its duration and whether it succeeded.
+    public typealias RequestObserver = @Sendable (_ operation: String, _ duration: Duration, _ succeeded: Bool) -> Void
+
+    let baseURL: String
+    let apiKey: String?
+    let httpClient: HTTPClient
+    let sendTimeout: TimeAmount
+    let requestTimeout: TimeAmount
+    let observe: RequestObserver
+
+    /// `sendTimeout` covers WAHA's own wait for a WORKING session (≈5 s) with margin.
+    public init(
+        baseURL: String, apiKey: String?, httpClient: HTTPClient = .shared, sendTimeout: TimeAmount = .seconds(30),
+        requestTimeout: TimeAmount = .seconds(15), observe: @escaping RequestObserver = { _, _, _ in }
+    ) {
+        self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+        self.apiKey = apiKey
+        self.httpClient = httpClient
+        self.sendTimeout = sendTimeout
+        self.requestTimeout = requestTimeout
+        self.observe = observe
+    }
+
+    // MARK: Sending
+
+    public func sendText(_ message: OutgoingText) async throws -> SendReceipt {
+        let body: [String: Any] = ["session": message.session, "chatId": message.chatId, "text": message.text]
+        let response = try await request(.POST, "/api/sendText", json: body, timeout: sendTimeout, operation: "sendText")
+        return SendReceipt(messageId: Self.messageId(in: response.body, chatId: message.chatId))
+    }
+
+    public func recentMessagesFromMe(session: String, chatId: String, since: Date) async throws -> [GatewayMessage] {
+        let query = [
+            ("limit", "100"), ("downloadMedia", "false"), ("filter.fromMe", "true"),
+            ("filter.timestamp.gte", String(Int(since.timeIntervalSince1970))), ("sortBy", "timestamp"),
+            ("sortOrder", "desc"),
+        ]
+        let response = try await request(
+            .GET, "/api/\(Self.segment(session))/chats/\(Self.segment(chatId))/messages", query: query,
+            operation: "recentMessages")
+        guard let items = try? JSONSerialization.jsonObject(with: response.body) as? [[String: Any]] else {
+            throw GatewayFailure.ambiguous(reason: "WAHA answered the message list with something that is not a list")
+        }
+        return items.compactMap { item in
+            guard let body = item["body"] as? String else { return nil }
+            let seconds = (item["timestamp"] as? NSNumber)?.doubleValue ?? 0
+            return GatewayMessage(id: item["id"] as? String, body: body, timestamp: Date(timeIntervalSince1970: seconds))
+        }
+    }
+
+    // MARK: Sessions
+
+    public func ensureSession(named name: String) async throws -> SessionStatus {
+        do {
+            let status = try await status(ofSession: name)
+            guard status == .stopped else { return status }
+            return try await sessionCommand(name, "start")
+        } catch GatewayFailure.rejected(404, _, _) {
+            let response = try await request(
+                .POST, "/api/sessions", json: ["name": name, "start": true], operation: "createSession")
+            return Self.status(in: response.body) ?? .starting
+        }
+    }
+
+    public func status(ofSession name: String) async throws -> SessionStatus {
+        let response = try await request(.GET, "/api/sessions/\(Self.segment(name))", operation: "sessionStatus")
+        guard let status = Self.status(in: response.body) else {
+            throw GatewayFailure.ambiguous(reason: "WAHA did not report a status for session \(name)")
+        }
+        return status
+    }
+
+    public func restartSession(_ name: String) async throws -> SessionStatus { try await sessionCommand(name, "restart") }
+    public func logoutSession(_ name: String) async throws -> SessionStatus { try await sessionCommand(name, "logout") }
+
+    public func qrCode(session: String) async throws -> Data {
+        try await request(
+            .GET, "/api/\(Self.segment(session))/auth/qr", query: [("format", "image")], accept: "image/png",
+            operation: "qr"
+        ).body
+    }
+
+    private func sessionCommand(_ name: String, _ command: String) async throws -> SessionStatus {
+        let response = try await request(.POST, "/api/sessions/\(Self.segment(name))/\(command)", operation: command)
+        if let status = Self.status(in: response.body) { return status }
+        return try await status(ofSession: name)
+    }
+
+    // MARK: Chats
+
+    public func groups(session: String) async throws -> [ChatSummary] {
+        let response = try await request(
+            .GET, "/api/\(Self.segment(session))/groups", query: [("exclude", "participants")], operation: "groups")
+        return Self.normalisedGroups(try? JSONSerialization.jsonObject(with: response.body))
+    }
+
+    public func contacts(session: String) async throws -> [ChatSummary] {
+        let response = try await request(
+            .GET, "/api/contacts/all", query: [("session", session), ("limit", "1000")], operation: "contacts")
+        let items = (try? JSONSerialization.jsonObject(with: response.body) as? [[String: Any]]) ?? []
+        return items.compactMap { item in
+            guard let id = Self.chatId(item["id"]) else { return nil }
+            return ChatSummary(id: id, name: (item["name"] as? String) ?? (item["pushname"] as? String))
+        }
+    }
+
+    public func checkHealth() async throws {
+        _ = try await request(.GET, "/api/server/version", operation: "health")
+    }
+
+    // MARK: Transport
+
+    struct Reply {
+        let status: Int
+        let body: Data
+    }
+
+    private func request(
+        _ method: HTTPMethod, _ path: String, query: [(String, String)] = [], json: [String: Any]? = nil,
+        accept: String = "application/json", timeout: TimeAmount? = nil, operation: String
+    ) async throws -> Reply {
+        var components = URLComponents()
+        components.queryItems = query.isEmpty ? nil : query.map { URLQueryItem(name: $0.0, value: $0.1) }
+        var request = HTTPClientRequest(url: baseURL + path + (components.percentEncodedQuery.map { "?" + $0 } ?? ""))
+        request.method = method
+        request.headers.add(name: "Accept", value: accept)
+        if let apiKey { request.headers.add(name: "X-Api-Key", value: apiKey) }
+        if let json {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: json)))
+        }
+        let started = ContinuousClock.now
+        do {
+            let response = try await httpClient.execute(request, timeout: timeout ?? requestTimeout)
+            let body = try await response.body.collect(upTo: 16 * 1024 * 1024)
+            let reply = Reply(status: Int(response.status.code), body: Data(body.readableBytesView))
+            observe(operation, ContinuousClock.now - started, (200..<300).contains(reply.status))
+            try Self.check(reply)
+            return reply
+        } catch let failure as GatewayFailure {
+            throw failure
+        } catch {
+            observe(operation, ContinuousClock.now - started, false)
+            throw Self.classify(transportError: error)
+        }
+    }
+
+    /// Maps a non-2xx answer to a failure, per DESIGN §5 and WAHA's documented statuses.
+    static func check(_ reply: Reply) throws {
+        let status = reply.status
+        guard !(200..<300).contains(status) else { return }
+        let object = (try? JSONSerialization.jsonObject(with: reply.body)) as? [String: Any]
+        let reason = "WAHA \(status): " + errorText(object, fallback: String(decoding: reply.body.prefix(300), as: UTF8.self))
+        switch status {
+        case 422 where object?["expected"] != nil || object?["status"] is String:
+            throw GatewayFailure.sessionNotReady(
+                status: (object?["status"] as? String).flatMap(SessionStatus.init(rawValue:)), reason: reason)
+        case 429:
+            throw GatewayFailure.notDelivered(reason: reason)
+        case 401, 403:
+            throw GatewayFailure.rejected(httpStatus: status, reason: reason, credentialsRefused: true)
+        case 400..<500:
+            throw GatewayFailure.rejected(httpStatus: status, reason: reason, credentialsRefused: false)
+        default:
+            throw GatewayFailure.ambiguous(reason: reason)
+        }
+    }
+
+    /// A transport error is "not delivered" only when no connection was made; otherwise the request may
+    /// have reached WAHA.
+    static func classify(transportError error: any Error) -> GatewayFailure {
+        let text = String(describing: error)
+        if error is NIOConnectionError || (error as? HTTPClientError) == .connectTimeout
+            || { if case .connectTimeout = error as? ChannelError { true } else { false } }()
+            || (error as? IOError).map({ [ECONNREFUSED, EHOSTUNREACH, ENETUNREACH].contains($0.errnoCode) }) == true
+            || text.contains("connectionRefused") || text.contains("Connection refused")
+            || text.contains("NXDOMAIN") || text.contains("lookup")
+        {
+            return .notDelivered(reason: "WAHA unreachable: \(text)")
+        }
+        if let clientError = error as? HTTPClientError, clientError == .deadlineExceeded || clientError == .readTimeout {
+            return .ambiguous(reason: "WAHA did not answer in time")
+        }
+        return .ambiguous(reason: "Connection to WAHA failed mid-request: \(text)")
+    }
+
+    static func errorText(_ object: [String: Any]?, fallback: String) -> String {
+        if let message = object?["message"] as? String { return message }
+        if let messages = object?["message"] as? [String] { return messages.joined(separator: "; ") }
+        if let error = object?["error"] as? String { return error }
+        if let exception = object?["exception"] as? [String: Any], let message = exception["message"] as? String {
+            return message
+        }
+        return fallback.isEmpty ? "no details" : fallback
+    }
+
+    // MARK: Response shapes
+
+    /// The sent message's id across engines: `id` string (GOWS) → `id._serialized` (WEBJS) → `key.id`
+    /// (NOWEB, serialized here); `nil` for an empty body.
+    static func messageId(in body: Data, chatId: String) -> String? {
+        guard let object = (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] else { return nil }
+        if let id = object["id"] as? String { return id }
+        if let id = (object["id"] as? [String: Any])?["_serialized"] as? String { return id }
+        if let raw = (object["key"] as? [String: Any])?["id"] as? String { return "true_\(chatId)_\(raw)" }
+        return nil
+    }
+
+    static func status(in body: Data) -> SessionStatus? {
+        ((try? JSONSerialization.jsonObject(with: body)) as? [String: Any])
+            .flatMap { $0["status"] as? String }.flatMap(SessionStatus.init(rawValue:))
+    }
+
+    /// Groups as `{id, name}` from NOWEB's object keyed by id, GOWS's array (`JID`/`Name`) or WEBJS's
+    /// array of chats (`id._serialized`/`name`).
+    static func normalisedGroups(_ json: Any?) -> [ChatSummary] {
+        let items: [[String: Any]]
+        if let array = json as? [[String: Any]] {
+            items = array
+        } else if let object = json as? [String: Any] {
+            items = object.compactMap { key, value in
+                guard var item = value as? [String: Any] else { return nil }
+                if item["id"] == nil { item["id"] = key }
+                return item
+            }
+        } else {
+            items = []
+        }
+        return items.compactMap { item in
+            guard let id = chatId(item["id"]) ?? chatId(item["JID"]) else { return nil }
+            let name = (item["subject"] as? String) ?? (item["Name"] as? String) ?? (item["name"] as? String)
+            return ChatSummary(id: id, name: name)
+        }.sorted { ($0.name ?? $0.id, $0.id) < ($1.name ?? $1.id, $1.id) }
+    }
+
+    static func chatId(_ value: Any?) -> String? {
+        if let id = value as? String { return id }
+        return (value as? [String: Any])?["_serialized"] as? String
+    }
+
+    /// A path segment with `@` and other reserved characters percent-encoded.
+    static func segment(_ value: String) -> String {
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "-._~")
+        return value.addingPercentEncoding(withAllowedCharacters: allowed) ?? value
+    }
+}

@@ -1,0 +1,108 @@
+import CrierCore
+import Foundation
+
+/// A message claimed for sending: everything the dispatcher needs, and the fencing token that makes
+/// its outcome count only while the claim is still its own.
+public struct ClaimedMessage: Hashable, Sendable {
+    public let id: Int64
+    /// Fencing token: grows with every claim; an outcome recorded with an older token is ignored.
+    public let claimToken: Int64
+    /// Sends tried before this claim.
+    public let attemptCount: Int
+    public let campaignId: String
+    public let sessionName: String
+    public let chatId: String
+    public let content: String
+    public let scheduledAt: Date
+    /// A previous send may have reached the gateway: ask it before sending again.
+    public let needsReconcile: Bool
+    /// When that possibly-delivered send started (the reconciliation window starts before it).
+    public let sendStartedAt: Date?
+    public let lastError: String?
+
+    public init(
+        id: Int64, claimToken: Int64, attemptCount: Int, campaignId: String, sessionName: String, chatId: String,
+        content: String, scheduledAt: Date, needsReconcile: Bool, sendStartedAt: Date?, lastError: String?
+    ) {
+        self.id = id
+        self.claimToken = claimToken
+        self.attemptCount = attemptCount
+        self.campaignId = campaignId
+        self.sessionName = sessionName
+        self.chatId = chatId
+        self.content = content
+        self.scheduledAt = scheduledAt
+        self.needsReconcile = needsReconcile
+        self.sendStartedAt = sendStartedAt
+        self.lastError = lastError
+    }
+}
+
+/// How one claim ended.
+public enum SendOutcome: Hashable, Sendable {
+    /// Accepted by the gateway (or found there by reconciliation).
+    case sent(gatewayMessageId: String?)
+    /// Back to pending, to be tried at `at`. `needsReconcile` when the send may have gone out.
+    case retry(at: Date, reason: String, needsReconcile: Bool, sendStartedAt: Date?)
+    /// The session is not WORKING: back to pending until `until`, no attempt counted.
+    case wait(until: Date, reason: String)
+    case failed(reason: String)
+    case missed(reason: String)
+}
+
+/// One line of a message's audit trail.
+public struct AttemptLog: Hashable, Sendable {
+    public let startedAt: Date
+    public let finishedAt: Date
+    /// `sent`, `retry`, `waiting`, `failed`, `missed`, `reconciled`, `ambiguous`, `lease_expired`.
+    public let outcome: String
+    public let gatewayStatus: Int?
+    public let reason: String?
+    /// Whether a send was actually tried (counts against the attempt limit).
+    public let attempted: Bool
+
+    public init(startedAt: Date, finishedAt: Date, outcome: String, gatewayStatus: Int?, reason: String?, attempted: Bool) {
+        self.startedAt = startedAt
+        self.finishedAt = finishedAt
+        self.outcome = outcome
+        self.gatewayStatus = gatewayStatus
+        self.reason = reason
+        self.attempted = attempted
+    }
+}
+
+/// A gateway acknowledgement level (WAHA's `ack`).
+public enum AckLevel: Int, Sendable {
+    case error = -1, pending = 0, server = 1, device = 2, read = 3, played = 4
+}
+
+/// The dispatcher's view of the store: claims with leases and fencing, outcomes, recovery, acks.
+public protocol DispatchStore: Sendable {
+    /// Atomically claims up to `limit` pending messages due at `now`, oldest due first, leased to
+    /// `owner` until `leaseUntil`.
+    func claimDueMessages(now: Date, limit: Int, owner: String, leaseUntil: Date) async throws -> [ClaimedMessage]
+    /// Extends the leases of every claim `owner` holds.
+    func renewClaims(owner: String, until: Date) async throws
+    /// Records how a claim ended, with its audit line; `false` (nothing written) when the claim is no
+    /// longer this one's (fenced out).
+    @discardableResult
+    func recordOutcome(_ claim: ClaimedMessage, _ outcome: SendOutcome, log: AttemptLog) async throws -> Bool
+    /// Returns claims that were never started to pending, untouched (shutdown).
+    func releaseClaims(_ claims: [ClaimedMessage], owner: String) async throws
+    /// Claims whose lease ran out (their process died): back to pending, to be reconciled before any
+    /// resend. Returns how many.
+    func recoverExpiredClaims(now: Date) async throws -> Int
+    /// Pending messages scheduled before `cutoff` that no send may have reached become `missed`, with
+    /// `reason` followed by their last error. Returns how many.
+    func markMissed(scheduledBefore cutoff: Date, reason: String, now: Date) async throws -> Int
+    /// When the earliest pending message falls due.
+    func nextDueAt() async throws -> Date?
+    /// Records a webhook event id; `false` when it was seen before.
+    func recordWebhookEvent(id: String, now: Date) async throws -> Bool
+    /// Applies a delivery or read acknowledgement to the message with this gateway id. Returns whether
+    /// a message matched.
+    @discardableResult
+    func recordAck(gatewayMessageId: String, level: AckLevel, at: Date) async throws -> Bool
+    /// Remembers the last status the gateway reported for a session.
+    func recordSessionStatus(name: String, status: String, at: Date) async throws
+}

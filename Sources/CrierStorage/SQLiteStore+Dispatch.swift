@@ -1,0 +1,200 @@
+import CrierCore
+import Foundation
+import GRDB
+
+extension SQLiteStore {
+    public func claimDueMessages(now: Date, limit: Int, owner: String, leaseUntil: Date) async throws -> [ClaimedMessage] {
+        try await transaction { db in
+            let claimed = try Row.fetchAll(
+                db,
+                sql: """
+                    UPDATE messages SET status = 'sending', claim_token = claim_token + 1, lease_owner = ?,
+                        lease_expires_at = ?, claimed_at = ?
+                    WHERE id IN (SELECT id FROM messages WHERE status = 'pending' AND next_attempt_at <= ?
+                                 ORDER BY next_attempt_at LIMIT ?)
+                    RETURNING id, campaign_id, claim_token, attempt_count, content, scheduled_at, needs_reconcile,
+                        send_started_at, last_error
+                    """,
+                arguments: [owner, leaseUntil.millis, now.millis, now.millis, limit])
+            guard !claimed.isEmpty else { return [] }
+            let campaignIds = Array(Set(claimed.map { $0["campaign_id"] as Int64 }))
+            var targets: [Int64: (publicId: String, session: String, chat: String)] = [:]
+            for row in try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT c.id, c.public_id, c.group_id, s.name FROM campaigns c
+                    JOIN whatsapp_sessions s ON s.id = c.session_id WHERE c.id IN (\(databaseQuestionMarks(count: campaignIds.count)))
+                    """,
+                arguments: StatementArguments(campaignIds))
+            {
+                targets[row["id"]] = (row["public_id"], row["name"], row["group_id"])
+            }
+            return claimed.compactMap { row -> ClaimedMessage? in
+                guard let target = targets[row["campaign_id"]] else { return nil }
+                return ClaimedMessage(
+                    id: row["id"], claimToken: row["claim_token"], attemptCount: row["attempt_count"],
+                    campaignId: target.publicId, sessionName: target.session, chatId: target.chat,
+                    content: row["content"], scheduledAt: Date(millis: row["scheduled_at"]),
+                    needsReconcile: row["needs_reconcile"],
+                    sendStartedAt: (row["send_started_at"] as Int64?).map(Date.init(millis:)), lastError: row["last_error"])
+            }.sorted { ($0.scheduledAt, $0.id) < ($1.scheduledAt, $1.id) }
+        }
+    }
+
+    public func renewClaims(owner: String, until: Date) async throws {
+        try await transaction { db in
+            try db.execute(
+                sql: "UPDATE messages SET lease_expires_at = ? WHERE status = 'sending' AND lease_owner = ?",
+                arguments: [until.millis, owner])
+        }
+    }
+
+    @discardableResult
+    public func recordOutcome(_ claim: ClaimedMessage, _ outcome: SendOutcome, log: AttemptLog) async throws -> Bool {
+        try await transaction { db in
+            let fence = "WHERE id = ? AND claim_token = ? AND status = 'sending'"
+            let attempted = log.attempted ? 1 : 0
+            let released = "lease_owner = NULL, lease_expires_at = NULL, attempt_count = attempt_count + ?"
+            switch outcome {
+            case .sent(let gatewayId):
+                try db.execute(
+                    sql: """
+                        UPDATE messages SET status = 'sent', sent_at = ?, gateway_message_id = ?, gateway_raw_id = ?,
+                            needs_reconcile = 0, failed_reason = NULL, \(released) \(fence)
+                        """,
+                    arguments: [log.finishedAt.millis, gatewayId, gatewayId.map(rawMessageId), attempted, claim.id,
+                                claim.claimToken])
+            case .retry(let at, let reason, let needsReconcile, let sendStartedAt):
+                try db.execute(
+                    sql: """
+                        UPDATE messages SET status = 'pending', next_attempt_at = ?, needs_reconcile = ?,
+                            send_started_at = COALESCE(?, send_started_at), last_error = ?, \(released) \(fence)
+                        """,
+                    arguments: [at.millis, needsReconcile, sendStartedAt?.millis, reason, attempted, claim.id,
+                                claim.claimToken])
+            case .wait(let until, let reason):
+                try db.execute(
+                    sql: "UPDATE messages SET status = 'pending', next_attempt_at = ?, last_error = ?, \(released) \(fence)",
+                    arguments: [until.millis, reason, attempted, claim.id, claim.claimToken])
+            case .failed(let reason), .missed(let reason):
+                let status = if case .failed = outcome { "failed" } else { "missed" }
+                try db.execute(
+                    sql: "UPDATE messages SET status = ?, failed_reason = ?, needs_reconcile = 0, \(released) \(fence)",
+                    arguments: [status, reason, attempted, claim.id, claim.claimToken])
+            }
+            guard db.changesCount == 1 else { return false }
+            try Self.insertAttempt(messageId: claim.id, log, db: db)
+            return true
+        }
+    }
+
+    public func releaseClaims(_ claims: [ClaimedMessage], owner: String) async throws {
+        guard !claims.isEmpty else { return }
+        try await transaction { db in
+            let statement = try db.cachedStatement(
+                sql: """
+                    UPDATE messages SET status = 'pending', lease_owner = NULL, lease_expires_at = NULL
+                    WHERE id = ? AND claim_token = ? AND status = 'sending' AND lease_owner = ?
+                    """)
+            for claim in claims { try statement.execute(arguments: [claim.id, claim.claimToken, owner]) }
+        }
+    }
+
+    public func recoverExpiredClaims(now: Date) async throws -> Int {
+        try await transaction { db in
+            let reason = "The process that claimed it stopped before recording an outcome; checking with the gateway before any resend"
+            try db.execute(
+                sql: """
+                    INSERT INTO message_attempts (message_id, started_at, finished_at, outcome, reason)
+                    SELECT id, COALESCE(claimed_at, ?), ?, 'lease_expired', ? FROM messages
+                    WHERE status = 'sending' AND lease_expires_at < ?
+                    """,
+                arguments: [now.millis, now.millis, reason, now.millis])
+            try db.execute(
+                sql: """
+                    UPDATE messages SET status = 'pending', needs_reconcile = 1,
+                        send_started_at = COALESCE(send_started_at, claimed_at), lease_owner = NULL,
+                        lease_expires_at = NULL, next_attempt_at = ?, attempt_count = attempt_count + 1, last_error = ?
+                    WHERE status = 'sending' AND lease_expires_at < ?
+                    """,
+                arguments: [now.millis, reason, now.millis])
+            return db.changesCount
+        }
+    }
+
+    public func markMissed(scheduledBefore cutoff: Date, reason: String, now: Date) async throws -> Int {
+        try await transaction { db in
+            let overdue = "status = 'pending' AND needs_reconcile = 0 AND scheduled_at < ?"
+            let fullReason = "? || COALESCE(last_error, 'the server was not running or not dispatching at the scheduled time')"
+            try db.execute(
+                sql: """
+                    INSERT INTO message_attempts (message_id, started_at, finished_at, outcome, reason)
+                    SELECT id, ?, ?, 'missed', \(fullReason) FROM messages WHERE \(overdue)
+                    """,
+                arguments: [now.millis, now.millis, reason, cutoff.millis])
+            try db.execute(
+                sql: "UPDATE messages SET status = 'missed', failed_reason = \(fullReason) WHERE \(overdue)",
+                arguments: [reason, cutoff.millis])
+            return db.changesCount
+        }
+    }
+
+    public func nextDueAt() async throws -> Date? {
+        try await writer.read { db in
+            try Int64.fetchOne(db, sql: "SELECT MIN(next_attempt_at) FROM messages WHERE status = 'pending'")
+                .map(Date.init(millis:))
+        }
+    }
+
+    public func recordWebhookEvent(id: String, now: Date) async throws -> Bool {
+        try await transaction { db in
+            try db.execute(
+                sql: "DELETE FROM webhook_events WHERE received_at < ?",
+                arguments: [now.addingTimeInterval(-7 * 86_400).millis])
+            try db.execute(
+                sql: "INSERT OR IGNORE INTO webhook_events (event_id, received_at) VALUES (?, ?)",
+                arguments: [id, now.millis])
+            return db.changesCount == 1
+        }
+    }
+
+    @discardableResult
+    public func recordAck(gatewayMessageId: String, level: AckLevel, at: Date) async throws -> Bool {
+        guard level.rawValue >= AckLevel.device.rawValue else { return false }
+        return try await transaction { db in
+            let read = level.rawValue >= AckLevel.read.rawValue
+            try db.execute(
+                sql: """
+                    UPDATE messages SET delivered_at = COALESCE(delivered_at, ?),
+                        read_at = CASE WHEN ? THEN COALESCE(read_at, ?) ELSE read_at END
+                    WHERE status = 'sent' AND (gateway_message_id = ? OR gateway_raw_id = ?)
+                    """,
+                arguments: [at.millis, read, at.millis, gatewayMessageId, rawMessageId(gatewayMessageId)])
+            return db.changesCount > 0
+        }
+    }
+
+    public func recordSessionStatus(name: String, status: String, at: Date) async throws {
+        try await transaction { db in
+            try db.execute(
+                sql: "UPDATE whatsapp_sessions SET gateway_status = ?, gateway_status_at = ? WHERE name = ?",
+                arguments: [status, at.millis, name])
+        }
+    }
+
+    static func insertAttempt(messageId: Int64, _ log: AttemptLog, db: Database) throws {
+        try db.execute(
+            sql: """
+                INSERT INTO message_attempts (message_id, started_at, finished_at, outcome, gateway_status, reason)
+                VALUES (?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [messageId, log.startedAt.millis, log.finishedAt.millis, log.outcome, log.gatewayStatus, log.reason])
+    }
+}
+
+/// The raw part of a serialized WhatsApp message id (`true_<chat>_<raw>[_<participant>]`), which acks
+/// from every engine share; an id without that shape is its own raw id.
+func rawMessageId(_ id: String) -> String {
+    let parts = id.split(separator: "_", omittingEmptySubsequences: false)
+    return parts.count >= 3 ? String(parts[2]) : id
+}
