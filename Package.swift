@@ -113,6 +113,16 @@ let package = Package(
             ]
         ),
         .testTarget(name: "CrierCoreTests", dependencies: ["CrierCore", "CrierTestSupport"]),
+        .testTarget(name: "CrierGatewayTests", dependencies: ["CrierGateway", "CrierTestSupport"]),
+        .testTarget(
+            name: "CrierDispatchTests",
+            dependencies: [
+                "CrierDispatch", "CrierService", "CrierTestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         .testTarget(
             name: "CrierStorageTests",
             dependencies: ["CrierStorage", "CrierTestSupport", .product(name: "GRDB", package: "GRDB.swift")]

@@ -37,7 +37,10 @@ public final class WAHADouble: Sendable {
         public let chatId: String
         public let text: String
         public let id: String
+        /// WAHA's timestamp (from the double's clock).
         public let timestamp: Date
+        /// When the request really arrived, for pacing checks.
+        public let arrivedAt: ContinuousClock.Instant
     }
 
     struct State {
@@ -225,7 +228,7 @@ public final class WAHADouble: Sendable {
     private func record(session: String, chatId: String, text: String) -> RecordedMessage {
         let raw = String(UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(20))
         let message = RecordedMessage(
-            session: session, chatId: chatId, text: text, id: "true_\(chatId)_3EB0\(raw)", timestamp: clock.now())
+            session: session, chatId: chatId, text: text, id: "true_\(chatId)_3EB0\(raw)", timestamp: clock.now(), arrivedAt: .now)
         state.withLock { $0.recorded.append(message) }
         return message
     }

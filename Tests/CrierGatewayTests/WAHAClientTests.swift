@@ -1,0 +1,156 @@
+import CrierGateway
+import CrierTestSupport
+import Foundation
+import Testing
+
+@Suite("WAHA client against the WAHA double")
+struct WAHAClientTests {
+    static func client(_ double: WAHADouble, apiKey: String? = "key") -> WAHAClient {
+        WAHAClient(baseURL: double.baseURL, apiKey: apiKey, sendTimeout: .milliseconds(300), requestTimeout: .seconds(2))
+    }
+
+    static let message = OutgoingText(session: "default", chatId: "120363025@g.us", text: "12 days left")
+
+    @Test("every engine's sendText answer yields the message id; an empty 201 is sent with no id", arguments: [
+        (WAHADouble.Engine.gows, true), (.webjs, true), (.noweb, true), (.emptyBody, false),
+    ])
+    func sendShapes(_ engine: WAHADouble.Engine, _ hasId: Bool) async throws {
+        try await WAHADouble.withRunning { double in
+            double.setEngine(engine)
+            let receipt = try await Self.client(double).sendText(Self.message)
+            let recorded = try #require(double.recorded.first)
+            #expect(recorded.text == "12 days left" && recorded.chatId == "120363025@g.us" && recorded.session == "default")
+            #expect(receipt.messageId == (hasId ? recorded.id : nil))
+        }
+    }
+
+    @Test("failures are classified as DESIGN §5 says")
+    func classification() async throws {
+        try await WAHADouble.withRunning { double in
+            double.setHang(.seconds(1))
+            let client = Self.client(double)
+            let cases: [(WAHADouble.SendFault, (GatewayFailure) -> Bool)] = [
+                (.serverError(recorded: false), { if case .ambiguous = $0 { true } else { false } }),
+                (.timeout(recorded: false), { if case .ambiguous = $0 { true } else { false } }),
+                (.resetConnection(recorded: false), { if case .ambiguous = $0 { true } else { false } }),
+                (.sessionNotWorking(.starting), { if case .sessionNotReady(.starting, _) = $0 { true } else { false } }),
+                (.status(429, message: "slow down"), { if case .notDelivered = $0 { true } else { false } }),
+                (.status(400, message: "bad chat id"), {
+                    if case .rejected(400, let reason, false) = $0 { reason.contains("bad chat id") } else { false }
+                }),
+                (.status(403, message: "Forbidden"), { if case .rejected(403, _, true) = $0 { true } else { false } }),
+            ]
+            for (fault, matches) in cases {
+                double.failNextSends([fault])
+                do {
+                    _ = try await client.sendText(Self.message)
+                    Issue.record("\(fault) did not fail")
+                } catch let failure as GatewayFailure {
+                    #expect(matches(failure), "\(fault) → \(failure)")
+                }
+            }
+            #expect(double.recorded.isEmpty)
+        }
+    }
+
+    @Test("a wrong API key is a refusal of credentials")
+    func unauthorized() async throws {
+        try await WAHADouble.withRunning { double in
+            double.requireAPIKey("right")
+            await #expect(throws: GatewayFailure.rejected(httpStatus: 401, reason: "WAHA 401: Unauthorized", credentialsRefused: true)) {
+                try await Self.client(double, apiKey: "wrong").sendText(Self.message)
+            }
+            _ = try await Self.client(double, apiKey: "right").sendText(Self.message)
+            #expect(double.recorded.count == 1)
+        }
+    }
+
+    @Test("an unknown session is a permanent rejection")
+    func unknownSession() async throws {
+        try await WAHADouble.withRunning { double in
+            double.setUnknownSessionStatus(nil)
+            do {
+                _ = try await Self.client(double).sendText(Self.message)
+                Issue.record("sent to an unknown session")
+            } catch let failure as GatewayFailure {
+                guard case .rejected(404, _, false) = failure else { Issue.record("\(failure)"); return }
+            }
+        }
+    }
+
+    @Test("a closed port is 'not delivered'")
+    func connectionRefused() async throws {
+        let port = try await WAHADouble.withRunning { $0.port }  // free once the double stops
+        let client = WAHAClient(baseURL: "http://127.0.0.1:\(port)", apiKey: nil, sendTimeout: .seconds(2))
+        do {
+            _ = try await client.sendText(Self.message)
+            Issue.record("sent to a closed port")
+        } catch let failure as GatewayFailure {
+            guard case .notDelivered = failure else { Issue.record("\(failure)"); return }
+        }
+    }
+
+    @Test("recent messages come back for reconciliation, filtered by chat and time")
+    func recentMessages() async throws {
+        let clock = ManualClock("2030-01-01T09:00:00Z")
+        try await WAHADouble.withRunning(clock: clock) { double in
+            let client = Self.client(double)
+            _ = try await client.sendText(Self.message)
+            _ = try await client.sendText(OutgoingText(session: "default", chatId: "999@c.us", text: "other chat"))
+            clock.advance(by: 600)
+            _ = try await client.sendText(OutgoingText(session: "default", chatId: Self.message.chatId, text: "later"))
+            let all = try await client.recentMessagesFromMe(
+                session: "default", chatId: Self.message.chatId, since: Date(iso: "2030-01-01T08:59:00Z"))
+            #expect(all.map(\.body) == ["later", "12 days left"])
+            let recent = try await client.recentMessagesFromMe(
+                session: "default", chatId: Self.message.chatId, since: Date(iso: "2030-01-01T09:05:00Z"))
+            #expect(recent.map(\.body) == ["later"])
+        }
+    }
+
+    @Test("sessions: create when missing, status, QR as PNG, restart, logout")
+    func sessions() async throws {
+        try await WAHADouble.withRunning { double in
+            double.setUnknownSessionStatus(nil)
+            let client = Self.client(double)
+            #expect(try await client.ensureSession(named: "shop") == .scanQRCode)
+            #expect(try await client.status(ofSession: "shop") == .scanQRCode)
+            let png = try await client.qrCode(session: "shop")
+            #expect(png.prefix(4) == Data([0x89, 0x50, 0x4E, 0x47]))
+            #expect(try await client.restartSession("shop") == .starting)
+            double.setSessionStatus("shop", .working)
+            await #expect(throws: GatewayFailure.self) { try await client.qrCode(session: "shop") }
+            #expect(try await client.logoutSession("shop") == .scanQRCode)
+            try await client.checkHealth()
+        }
+    }
+
+    @Test("groups are normalised from every engine's shape", arguments: [WAHADouble.Engine.noweb, .gows, .webjs])
+    func groups(_ engine: WAHADouble.Engine) async throws {
+        try await WAHADouble.withRunning { double async throws in
+            double.setEngine(engine)
+            #expect(try await Self.client(double).groups(session: "default") == [
+                ChatSummary(id: "120363025@g.us", name: "Church choir")
+            ])
+            #expect(try await Self.client(double).contacts(session: "default") == [
+                ChatSummary(id: "254700000001@c.us", name: "Mary"), ChatSummary(id: "254700000002@c.us", name: "John"),
+            ])
+        }
+    }
+}
+
+@Suite("Console gateway")
+struct ConsoleGatewayTests {
+    @Test("records what it 'sends' and serves it back; always working; no QR")
+    func console() async throws {
+        let gateway = ConsoleGateway()
+        let before = Date().addingTimeInterval(-1)
+        let receipt = try await gateway.sendText(WAHAClientTests.message)
+        #expect(receipt.messageId != nil)
+        #expect(gateway.sent.map(\.message) == [WAHAClientTests.message])
+        let recent = try await gateway.recentMessagesFromMe(session: "default", chatId: "120363025@g.us", since: before)
+        #expect(recent.map(\.body) == ["12 days left"])
+        #expect(try await gateway.status(ofSession: "anything") == .working)
+        await #expect(throws: GatewayFailure.self) { try await gateway.qrCode(session: "default") }
+    }
+}
