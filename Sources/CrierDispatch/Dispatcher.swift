@@ -165,7 +165,6 @@ public final class Dispatcher: Service, Sendable {
         let pacing = await paceSend(claim.sessionName)
         let sendStarted = clock.now()
         await inFlight.acquire()
-        await lanes.recordSend(for: claim.sessionName)
         let result: Result<SendReceipt, GatewayFailure>
         do {
             result = .success(
@@ -176,6 +175,7 @@ public final class Dispatcher: Service, Sendable {
             result = .failure(.ambiguous(reason: "Unexpected gateway error: \(error)"))
         }
         await inFlight.release()
+        await lanes.recordSend(for: claim.sessionName)  // the next send waits the gap after this one ended
         switch result {
         case .success(let receipt):
             health.recordSuccess()

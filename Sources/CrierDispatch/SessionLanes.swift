@@ -41,7 +41,7 @@ actor SessionLanes {
 
     func finished() { held -= 1 }
 
-    /// How long to wait so that this session's sends stay `gap` apart.
+    /// How long to wait so that this session's next send starts `gap` after its last one ended.
     func pacingWait(for session: String, gap: Duration) -> Duration {
         guard gap > .zero, let last = lastSend[session] else { return .zero }
         return max(.zero, last + gap - ContinuousClock.now)

@@ -52,6 +52,8 @@ public final class WAHADouble: Sendable {
         var hang: Duration = .seconds(3)
         var recorded: [RecordedMessage] = []
         var sendRequests = 0
+        var openSends = 0
+        var maxOpenSends = 0
         var messageListFails = false
         var apiKey: String?
         var groups: [ChatSummary] = [ChatSummary(id: "120363025@g.us", name: "Church choir")]
@@ -72,6 +74,8 @@ public final class WAHADouble: Sendable {
     public var recorded: [RecordedMessage] { state.withLock { $0.recorded } }
     /// How many `sendText` requests arrived, accepted or not.
     public var sendRequests: Int { state.withLock { $0.sendRequests } }
+    /// The most `sendText` requests that were being handled at the same time.
+    public var maxConcurrentSends: Int { state.withLock { $0.maxOpenSends } }
 
     public func setEngine(_ engine: Engine) { state.withLock { $0.engine = engine } }
     public func setLatency(_ latency: Duration) { state.withLock { $0.latency = latency } }
@@ -165,8 +169,11 @@ public final class WAHADouble: Sendable {
         else { return Self.json(["statusCode": 400, "message": ["session, chatId and text are required"], "error": "Bad Request"], status: .badRequest) }
         let (latency, fault, engine, hang) = state.withLock { state in
             state.sendRequests += 1
+            state.openSends += 1
+            state.maxOpenSends = max(state.maxOpenSends, state.openSends)
             return (state.latency, state.faults.isEmpty ? nil : state.faults.removeFirst(), state.engine, state.hang)
         }
+        defer { state.withLock { $0.openSends -= 1 } }
         if latency > .zero { try await Task.sleep(for: latency) }
         guard let status = sessionStatus(session) else {
             return Self.json(["message": "We didn't find a session with name '\(session)'"], status: .notFound)
