@@ -1,4 +1,5 @@
 import CrierCore
+import CrierGateway
 import Foundation
 import Hummingbird
 import NIOCore
@@ -48,6 +49,8 @@ public struct APIError: Error, HTTPResponseError, Sendable {
             case .notFound(let code, let message): return APIError(status: .notFound, code: code, message: message)
             case .conflict(let code, let message): return APIError(status: .conflict, code: code, message: message)
             }
+        case let failure as GatewayFailure:
+            return gatewayError(failure)
         case is NIOTooManyBytesError:
             return APIError(status: .contentTooLarge, code: "body_too_large", message: "Request body is too large")
         case let error as HTTPError:
@@ -56,6 +59,25 @@ public struct APIError: Error, HTTPResponseError, Sendable {
                 message: error.body ?? error.status.reasonPhrase)
         default:
             return APIError(status: .internalServerError, code: "internal_error", message: "Internal server error")
+        }
+    }
+
+    /// Gateway trouble while serving a request: the gateway's own answer for a session that is not in
+    /// the right state, 502 when the gateway failed.
+    private static func gatewayError(_ failure: GatewayFailure) -> APIError {
+        switch failure {
+        case .sessionNotReady(let status, _):
+            return APIError(
+                status: .conflict, code: "session_not_ready",
+                message: "The session is \(status?.rawValue ?? "not in the right state") at the gateway: \(failure.reason)")
+        case .unsupported(let reason):
+            return APIError(status: .conflict, code: "not_supported", message: reason)
+        case .rejected(404, let reason, _):
+            return APIError(status: .notFound, code: "gateway_session_not_found", message: reason)
+        case .rejected(_, let reason, true):
+            return APIError(status: .badGateway, code: "gateway_credentials_refused", message: reason)
+        case .rejected(_, let reason, false), .notDelivered(let reason), .ambiguous(let reason):
+            return APIError(status: .badGateway, code: "gateway_error", message: reason)
         }
     }
 

@@ -1,3 +1,4 @@
+import CrierCore
 import CrierGateway
 import CrierService
 import CrierStorage
@@ -7,19 +8,32 @@ import Hummingbird
 public struct APIDependencies: Sendable {
     public let store: any Store
     public let gateway: any Gateway
+    public let gatewayHealth: GatewayHealth
+    public let clock: any WallClock
     public let campaigns: CampaignService
     public let sessions: SessionService
     public let accounts: AccountService
+    public let webhookSecret: String?
+    /// Prometheus text exposition of every metric.
+    public let renderMetrics: @Sendable () -> String
+    /// Wakes the dispatcher (a session came back).
+    public let wakeDispatcher: @Sendable () -> Void
 
     public init(
-        store: any Store, gateway: any Gateway, campaigns: CampaignService, sessions: SessionService,
-        accounts: AccountService
+        store: any Store, gateway: any Gateway, gatewayHealth: GatewayHealth, clock: any WallClock,
+        campaigns: CampaignService, sessions: SessionService, accounts: AccountService, webhookSecret: String?,
+        renderMetrics: @escaping @Sendable () -> String, wakeDispatcher: @escaping @Sendable () -> Void
     ) {
         self.store = store
         self.gateway = gateway
+        self.gatewayHealth = gatewayHealth
+        self.clock = clock
         self.campaigns = campaigns
         self.sessions = sessions
         self.accounts = accounts
+        self.webhookSecret = webhookSecret
+        self.renderMetrics = renderMetrics
+        self.wakeDispatcher = wakeDispatcher
     }
 }
 
@@ -27,7 +41,14 @@ public struct APIDependencies: Sendable {
 public func buildRouter(_ dependencies: APIDependencies) -> Router<CrierRequestContext> {
     let router = Router(context: CrierRequestContext.self)
     router.add(middleware: ErrorMiddleware())
-    OperationsController(store: dependencies.store, gateway: dependencies.gateway).addRoutes(to: router)
+    OperationsController(
+        store: dependencies.store, gateway: dependencies.gateway, health: dependencies.gatewayHealth,
+        renderMetrics: dependencies.renderMetrics
+    ).addRoutes(to: router)
+    WebhookController(
+        store: dependencies.store, clock: dependencies.clock, secret: dependencies.webhookSecret,
+        sessionRecovered: dependencies.wakeDispatcher
+    ).addRoutes(to: router)
     let api = router.group("api").add(middleware: BearerAuthMiddleware(accounts: dependencies.accounts))
     CampaignController(campaigns: dependencies.campaigns).addRoutes(to: api.group("campaigns"))
     SessionController(sessions: dependencies.sessions).addRoutes(to: api.group("sessions"))

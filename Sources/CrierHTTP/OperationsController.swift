@@ -7,17 +7,26 @@ import Hummingbird
 struct OperationsController<Context: RequestContext> {
     let store: any Store
     let gateway: any Gateway
+    let health: GatewayHealth
+    let renderMetrics: @Sendable () -> String
 
     func addRoutes(to router: Router<Context>) {
         router.get("health/live") { _, _ in JSONValue.response(.object(["status": .string("ok")])) }
         router.get("health/ready", use: ready)
         router.get("openapi.yaml", use: openAPI)
+        router.get("metrics") { _, _ in
+            Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: ResponseBody(byteBuffer: ByteBuffer(string: renderMetrics())))
+        }
     }
 
-    /// 200 when the database and the gateway both answer, else 503 naming what failed.
+    /// 200 when the database and the gateway both answer (and accept our credentials), else 503 naming
+    /// what failed.
     @Sendable func ready(_ request: Request, context: Context) async throws -> Response {
         let database = await Self.check { try await store.ping() }
-        let gatewayCheck = await Self.check { try await gateway.checkHealth() }
+        var gatewayCheck = await Self.check { try await gateway.checkHealth() }
+        if gatewayCheck == nil, health.credentialsRefused != nil { gatewayCheck = "credentials refused" }
         let ok = database == nil && gatewayCheck == nil
         let body: JSONValue = .object([
             "status": .string(ok ? "ready" : "unavailable"),
@@ -39,6 +48,9 @@ struct OperationsController<Context: RequestContext> {
         do {
             try await probe()
             return nil
+        } catch let failure as GatewayFailure {
+            if case .rejected(_, _, true) = failure { return "credentials refused" }
+            return "unreachable"
         } catch {
             return "failing"
         }

@@ -1,3 +1,4 @@
+import CrierGateway
 import CrierService
 import Hummingbird
 
@@ -10,6 +11,41 @@ struct SessionController {
         group.get(use: list)
         group.post(use: register)
         group.get(":id", use: show)
+        group.get(":id/qr", use: qr)
+        group.post(":id/restart", use: restart)
+        group.post(":id/logout", use: logout)
+        group.get(":id/groups", use: groups)
+        group.get(":id/contacts", use: contacts)
+    }
+
+    @Sendable func qr(_ request: Request, context: Context) async throws -> Response {
+        let png = try await sessions.qrCode(id: try context.parameters.require("id"), for: try context.requireUser())
+        return Response(
+            status: .ok, headers: [.contentType: "image/png", .cacheControl: "no-store"],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: png)))
+    }
+
+    @Sendable func restart(_ request: Request, context: Context) async throws -> Response {
+        JSONValue.response(Self.json(
+            try await sessions.restart(id: try context.parameters.require("id"), for: try context.requireUser())))
+    }
+
+    @Sendable func logout(_ request: Request, context: Context) async throws -> Response {
+        JSONValue.response(Self.json(
+            try await sessions.logout(id: try context.parameters.require("id"), for: try context.requireUser())))
+    }
+
+    @Sendable func groups(_ request: Request, context: Context) async throws -> Response {
+        Self.chats(try await sessions.groups(id: try context.parameters.require("id"), for: try context.requireUser()))
+    }
+
+    @Sendable func contacts(_ request: Request, context: Context) async throws -> Response {
+        Self.chats(try await sessions.contacts(id: try context.parameters.require("id"), for: try context.requireUser()))
+    }
+
+    /// `[{"id","name"}]`: the ids are what a campaign's `groupId` takes.
+    static func chats(_ chats: [ChatSummary]) -> Response {
+        JSONValue.response(.array(chats.map { .object(["id": .string($0.id), "name": .string($0.name)]) }))
     }
 
     @Sendable func register(_ request: Request, context: Context) async throws -> Response {

@@ -1,10 +1,12 @@
 import CrierCore
+import CrierDispatch
 import CrierGateway
 import CrierHTTP
 import CrierService
 import CrierStorage
 import Hummingbird
 import Logging
+import Prometheus
 
 /// Opens the configured database (without migrating it).
 public func openStore(_ location: DatabaseLocation) throws -> any Store {
@@ -16,39 +18,71 @@ public func openStore(_ location: DatabaseLocation) throws -> any Store {
     }
 }
 
+/// Everything a running server is made of, wired once.
+struct ServerComponents {
+    let store: any Store
+    let gateway: any Gateway
+    let dispatcher: Dispatcher
+    let dependencies: APIDependencies
+}
+
 /// Builds the whole server: the single place where concrete types are chosen. Production (`crier
-/// serve`) and tests both call it. The database is migrated before anything can use it.
+/// serve`) and tests both call it. The database is migrated before anything, the dispatcher
+/// included, can use it.
 public func buildApplication(
     _ configuration: ServerConfiguration, clock: any WallClock = SystemWallClock(), logger: Logger
 ) async throws -> some ApplicationProtocol {
     let store = try openStore(configuration.database)
     try await store.migrate()
-    let gateway = ConsoleGateway()
+    let components = makeComponents(configuration, store: store, clock: clock, logger: logger)
     logger.notice(
         "Crier starting",
         metadata: [
-            "database": "\(configuration.database.logDescription)", "gateway": "\(gateway.kind)",
+            "database": "\(configuration.database.logDescription)", "gateway": "\(components.gateway.kind)",
             "defaultTimeZone": "\(configuration.defaultTimeZone)",
+            "grace": "\(Int(configuration.dispatcher.grace))s",
+            "sendGap": "\(configuration.dispatcher.sendGap.lowerBound)-\(configuration.dispatcher.sendGap.upperBound)s",
+            "webhooks": "\(configuration.webhookSecret == nil ? "disabled" : "enabled")",
         ])
-    logger.warning("Gateway 'console': messages are printed here, NOT sent to WhatsApp")
-    let router = buildRouter(
-        apiDependencies(configuration, store: store, gateway: gateway, clock: clock))
+    if components.gateway is ConsoleGateway {
+        logger.warning("Gateway 'console': messages are printed here, NOT sent to WhatsApp")
+    }
     return Application(
-        router: router,
+        router: buildRouter(components.dependencies),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "Crier"),
+        services: [components.dispatcher],
         logger: logger)
 }
 
-/// The services behind the HTTP API, wired to one store, gateway and clock.
-func apiDependencies(
-    _ configuration: ServerConfiguration, store: any Store, gateway: any Gateway, clock: any WallClock
-) -> APIDependencies {
-    APIDependencies(
-        store: store, gateway: gateway,
+/// Wires store, gateway, dispatcher and services together.
+func makeComponents(
+    _ configuration: ServerConfiguration, store: any Store, clock: any WallClock, logger: Logger
+) -> ServerComponents {
+    let registry = PrometheusCollectorRegistry()
+    let health = GatewayHealth()
+    let wakeUp = WakeUpSignal()
+    let gateway: any Gateway
+    switch configuration.gateway {
+    case .console:
+        gateway = ConsoleGateway(logger: logger)
+    case .waha(let url, let apiKey):
+        gateway = WAHAClient(
+            baseURL: url, apiKey: apiKey, observe: DispatchMetrics.gatewayRequestObserver(registry: registry))
+    }
+    let dispatcher = Dispatcher(
+        store: store, gateway: gateway, clock: clock, configuration: configuration.dispatcher, health: health,
+        metrics: DispatchMetrics(registry: registry), wakeUp: wakeUp, logger: logger)
+    let dependencies = APIDependencies(
+        store: store, gateway: gateway, gatewayHealth: health, clock: clock,
         campaigns: CampaignService(
-            store: store, clock: clock, validator: CampaignValidator(defaultTimeZone: configuration.defaultTimeZone)),
+            store: store, clock: clock, validator: CampaignValidator(defaultTimeZone: configuration.defaultTimeZone),
+            onScheduleChange: { wakeUp.signal() }),
         sessions: SessionService(store: store, gateway: gateway, clock: clock),
-        accounts: AccountService(store: store, clock: clock))
+        accounts: AccountService(store: store, clock: clock),
+        webhookSecret: configuration.webhookSecret,
+        renderMetrics: { registry.emitToString() },
+        wakeDispatcher: { wakeUp.signal() })
+    return ServerComponents(store: store, gateway: gateway, dispatcher: dispatcher, dependencies: dependencies)
 }
 
 extension DatabaseLocation {

@@ -1,4 +1,5 @@
 import CrierCore
+import CrierDispatch
 import Foundation
 import Logging
 
@@ -29,6 +30,45 @@ public struct ConfigurationError: Error, CustomStringConvertible, Sendable {
     public init(_ description: String) { self.description = description }
 }
 
+/// Which gateway sends the messages.
+public enum GatewayChoice: Hashable, Sendable {
+    /// Prints instead of sending (the embedded default).
+    case console
+    /// A WAHA server at `url`; the API key is optional (WAHA can run without one).
+    case waha(url: String, apiKey: String?)
+}
+
+/// The `serve` flags as given (`nil` when absent); each falls back to its environment variable.
+public struct ServeFlags: Sendable {
+    public var bind: String?
+    public var database: String?
+    public var defaultTimeZone: String?
+    public var logLevel: String?
+    public var gateway: String?
+    public var wahaURL: String?
+    public var grace: String?
+    public var sendGap: String?
+    public var webhookSecret: String?
+    public var maxInFlight: String?
+
+    public init(
+        bind: String? = nil, database: String? = nil, defaultTimeZone: String? = nil, logLevel: String? = nil,
+        gateway: String? = nil, wahaURL: String? = nil, grace: String? = nil, sendGap: String? = nil,
+        webhookSecret: String? = nil, maxInFlight: String? = nil
+    ) {
+        self.bind = bind
+        self.database = database
+        self.defaultTimeZone = defaultTimeZone
+        self.logLevel = logLevel
+        self.gateway = gateway
+        self.wahaURL = wahaURL
+        self.grace = grace
+        self.sendGap = sendGap
+        self.webhookSecret = webhookSecret
+        self.maxInFlight = maxInFlight
+    }
+}
+
 /// Every server setting, each from one documented source: a flag, else its environment variable,
 /// else the embedded default.
 public struct ServerConfiguration: Sendable {
@@ -37,6 +77,10 @@ public struct ServerConfiguration: Sendable {
     public var database = DatabaseLocation.sqlite(path: "crier.sqlite")
     public var defaultTimeZone = "UTC"
     public var logLevel = Logger.Level.info
+    public var gateway = GatewayChoice.console
+    /// HMAC-SHA512 key WAHA signs its webhooks with; webhooks are refused while it is unset.
+    public var webhookSecret: String?
+    public var dispatcher = DispatcherConfiguration()
 
     public init() {}
 
@@ -45,6 +89,19 @@ public struct ServerConfiguration: Sendable {
         bind: String? = nil, database: String? = nil, defaultTimeZone: String? = nil, logLevel: String? = nil,
         environment: [String: String] = ProcessInfo.processInfo.environment
     ) throws -> ServerConfiguration {
+        try resolve(
+            ServeFlags(bind: bind, database: database, defaultTimeZone: defaultTimeZone, logLevel: logLevel),
+            environment: environment)
+    }
+
+    /// Resolves every `serve` flag against the environment.
+    public static func resolve(
+        _ flags: ServeFlags, environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws -> ServerConfiguration {
+        let bind = flags.bind
+        let database = flags.database
+        let defaultTimeZone = flags.defaultTimeZone
+        let logLevel = flags.logLevel
         var configuration = ServerConfiguration()
         if let bind = bind ?? environment["CRIER_BIND"] {
             (configuration.host, configuration.port) = try parseBind(bind)
@@ -63,6 +120,42 @@ public struct ServerConfiguration: Sendable {
                 throw ConfigurationError("--log-level: '\(level)' is not one of trace, debug, info, notice, warning, error, critical")
             }
             configuration.logLevel = parsed
+        }
+        let wahaURL = flags.wahaURL ?? environment["CRIER_WAHA_URL"]
+        switch flags.gateway ?? environment["CRIER_GATEWAY"] ?? (wahaURL == nil ? "console" : "waha") {
+        case "console":
+            configuration.gateway = .console
+        case "waha":
+            guard let wahaURL, let url = URL(string: wahaURL), ["http", "https"].contains(url.scheme ?? ""),
+                url.host != nil
+            else {
+                throw ConfigurationError("--gateway waha needs --waha-url (or CRIER_WAHA_URL), e.g. http://127.0.0.1:3000")
+            }
+            let key = environment["CRIER_WAHA_API_KEY"].flatMap { $0.isEmpty ? nil : $0 }
+            configuration.gateway = .waha(url: wahaURL, apiKey: key)
+        case let other:
+            throw ConfigurationError("--gateway: '\(other)' is not console or waha")
+        }
+        if let grace = flags.grace ?? environment["CRIER_GRACE"] {
+            guard let seconds = DispatcherConfiguration.parseDuration(grace), seconds <= 86_400 else {
+                throw ConfigurationError("--grace: '\(grace)' is not a duration from 0 to 24h (e.g. 1h, 30m)")
+            }
+            configuration.dispatcher.grace = seconds
+        }
+        if let gap = flags.sendGap ?? environment["CRIER_SEND_GAP"] {
+            guard let range = DispatcherConfiguration.parseGap(gap), range.upperBound <= 3600 else {
+                throw ConfigurationError("--send-gap: '\(gap)' is not a gap like 2s-5s, 3s or 0")
+            }
+            configuration.dispatcher.sendGap = range
+        }
+        if let value = flags.maxInFlight ?? environment["CRIER_MAX_IN_FLIGHT"] {
+            guard let count = Int(value), (1...10_000).contains(count) else {
+                throw ConfigurationError("--max-in-flight: '\(value)' is not a whole number from 1 to 10000")
+            }
+            configuration.dispatcher.maxInFlight = count
+        }
+        if let secret = flags.webhookSecret ?? environment["CRIER_WEBHOOK_SECRET"], !secret.isEmpty {
+            configuration.webhookSecret = secret
         }
         return configuration
     }

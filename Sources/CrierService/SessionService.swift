@@ -47,9 +47,38 @@ public struct SessionService: Sendable {
     }
 
     public func session(id: String, for user: User) async throws -> SessionView {
+        let session = try await owned(id, by: user)
+        return SessionView(session: session, status: try? await gateway.status(ofSession: session.name))
+    }
+
+    /// The QR code (PNG) to pair a phone with the session.
+    public func qrCode(id: String, for user: User) async throws -> Data {
+        try await gateway.qrCode(session: try await owned(id, by: user).name)
+    }
+
+    public func restart(id: String, for user: User) async throws -> SessionView {
+        let session = try await owned(id, by: user)
+        return SessionView(session: session, status: try await gateway.restartSession(session.name))
+    }
+
+    public func logout(id: String, for user: User) async throws -> SessionView {
+        let session = try await owned(id, by: user)
+        return SessionView(session: session, status: try await gateway.logoutSession(session.name))
+    }
+
+    /// The groups the session's phone is in: where `groupId` values come from.
+    public func groups(id: String, for user: User) async throws -> [ChatSummary] {
+        try await gateway.groups(session: try await owned(id, by: user).name)
+    }
+
+    public func contacts(id: String, for user: User) async throws -> [ChatSummary] {
+        try await gateway.contacts(session: try await owned(id, by: user).name)
+    }
+
+    private func owned(_ id: String, by user: User) async throws -> WhatsAppSession {
         guard let session = try await store.session(idOrName: id, ownerId: user.id) else {
             throw DomainError.sessionNotFound
         }
-        return SessionView(session: session, status: try? await gateway.status(ofSession: session.name))
+        return session
     }
 }

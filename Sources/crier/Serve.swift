@@ -14,7 +14,9 @@ struct DatabaseOptions: ParsableArguments {
 }
 
 struct Serve: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Run the HTTP API (migrates the database first).")
+    static let configuration = CommandConfiguration(
+        abstract: "Run the HTTP API and the dispatcher (migrates the database first).",
+        discussion: "The WAHA API key is read only from the environment: CRIER_WAHA_API_KEY.")
 
     @OptionGroup var databaseOptions: DatabaseOptions
 
@@ -24,12 +26,33 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "IANA zone for campaigns that name none (env CRIER_DEFAULT_TIME_ZONE; default UTC).")
     var defaultTimeZone: String?
 
+    @Option(help: "console or waha (env CRIER_GATEWAY; default waha when a WAHA URL is set, else console).")
+    var gateway: String?
+
+    @Option(help: "WAHA base URL, e.g. http://127.0.0.1:3000 (env CRIER_WAHA_URL).")
+    var wahaUrl: String?
+
+    @Option(help: "How late a message may still go out before it is marked missed, 0 to 24h (env CRIER_GRACE; default 1h).")
+    var grace: String?
+
+    @Option(help: "Random gap between sends through one session, e.g. 2s-5s, or 0 (env CRIER_SEND_GAP; default 2s-5s).")
+    var sendGap: String?
+
+    @Option(help: "Gateway requests open at once (env CRIER_MAX_IN_FLIGHT; default 100).")
+    var maxInFlight: String?
+
+    @Option(help: "HMAC key WAHA signs webhooks with (env CRIER_WEBHOOK_SECRET; webhooks are refused without one).")
+    var webhookSecret: String?
+
     @Option(help: "trace, debug, info, notice, warning, error or critical (env CRIER_LOG_LEVEL; default info).")
     var logLevel: String?
 
     func run() async throws {
         let configuration = try ServerConfiguration.resolve(
-            bind: bind, database: databaseOptions.database, defaultTimeZone: defaultTimeZone, logLevel: logLevel)
+            ServeFlags(
+                bind: bind, database: databaseOptions.database, defaultTimeZone: defaultTimeZone, logLevel: logLevel,
+                gateway: gateway, wahaURL: wahaUrl, grace: grace, sendGap: sendGap, webhookSecret: webhookSecret,
+                maxInFlight: maxInFlight))
         var logger = Logger(label: "crier")
         logger.logLevel = configuration.logLevel
         let app = try await buildApplication(configuration, logger: logger)

@@ -3,6 +3,7 @@ import CrierGateway
 import Foundation
 import HTTPTypes
 import Hummingbird
+import Logging
 import Testing
 import Yams
 
@@ -108,7 +109,8 @@ struct OperationsTests {
         defer { harness.cleanUp() }
         let store = try openStore(.sqlite(path: harness.databasePath))
         let router = buildRouter(
-            apiDependencies(ServerConfiguration(), store: store, gateway: ConsoleGateway(), clock: SystemWallClock()))
+            makeComponents(ServerConfiguration(), store: store, clock: SystemWallClock(), logger: Logger(label: "test"))
+                .dependencies)
         let routed = Set(router.routes.map { route in
             "\(route.method.rawValue) " + route.path.description.split(separator: "/").map { part in
                 part.hasPrefix(":") ? "{\(part.dropFirst())}" : String(part)
