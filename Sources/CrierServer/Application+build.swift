@@ -66,8 +66,11 @@ func makeComponents(
     case .console:
         gateway = ConsoleGateway(logger: logger)
     case .waha(let url, let apiKey):
+        let (seconds, attoseconds) = configuration.gatewayRequestTimeout.components
         gateway = WAHAClient(
-            baseURL: url, apiKey: apiKey, observe: DispatchMetrics.gatewayRequestObserver(registry: registry))
+            baseURL: url, apiKey: apiKey,
+            requestTimeout: .milliseconds(seconds * 1000 + attoseconds / 1_000_000_000_000_000),
+            observe: DispatchMetrics.gatewayRequestObserver(registry: registry))
     }
     let dispatcher = Dispatcher(
         store: store, gateway: gateway, clock: clock, configuration: configuration.dispatcher, health: health,

@@ -81,6 +81,9 @@ public struct ServerConfiguration: Sendable {
     /// HMAC-SHA512 key WAHA signs its webhooks with; webhooks are refused while it is unset.
     public var webhookSecret: String?
     public var dispatcher = DispatcherConfiguration()
+    /// Deadline for gateway requests other than sends (session status, QR, groups). Not a setting:
+    /// tests shorten it.
+    public var gatewayRequestTimeout: Duration = .seconds(15)
 
     public init() {}
 

@@ -39,9 +39,12 @@ struct APIHarness {
     }
 
     /// Runs `body` against the application, then removes nothing: call `cleanUp` when done.
-    func run<Value: Sendable>(_ body: @Sendable (APIClient) async throws -> Value) async throws -> Value {
+    func run<Value: Sendable>(
+        configure: (inout ServerConfiguration) -> Void = { _ in }, _ body: @Sendable (APIClient) async throws -> Value
+    ) async throws -> Value {
         var configuration = ServerConfiguration()
         configuration.database = .sqlite(path: databasePath)
+        configure(&configuration)
         let app = try await buildApplication(configuration, clock: clock, logger: Logger(label: "test"))
         return try await app.test(.router) { client in
             try await body(APIClient(client: client, adaToken: adaToken, bobToken: bobToken))
@@ -58,6 +61,26 @@ struct APIHarness {
                     AND campaign_id = (SELECT id FROM campaigns WHERE public_id = ?)
                     """,
                 arguments: [status.rawValue, occurrence, campaignId])
+        }
+    }
+
+    /// The id of a message of the campaign, with its gateway id set as if it had been sent.
+    func markSent(campaignId: String, occurrence: Int = 0, gatewayId: String) async throws -> String {
+        let queue = try DatabaseQueue(path: databasePath)
+        return try await queue.write { db in
+            try db.execute(
+                sql: """
+                    UPDATE messages SET status = 'sent', gateway_message_id = ?, gateway_raw_id = ?
+                    WHERE occurrence_index = ? AND campaign_id = (SELECT id FROM campaigns WHERE public_id = ?)
+                    """,
+                arguments: [gatewayId, String(gatewayId.split(separator: "_")[2]), occurrence, campaignId])
+            return try String.fetchOne(
+                db,
+                sql: """
+                    SELECT CAST(id AS TEXT) FROM messages WHERE occurrence_index = ?
+                    AND campaign_id = (SELECT id FROM campaigns WHERE public_id = ?)
+                    """,
+                arguments: [occurrence, campaignId]) ?? ""
         }
     }
 

@@ -1,0 +1,176 @@
+import CrierGateway
+import CrierHTTP
+import CrierServer
+import CrierTestSupport
+import Crypto
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import Testing
+
+@Suite("Sessions through WAHA, webhooks, metrics")
+struct GatewayAPITests {
+    static let secret = "webhook-secret"
+
+    @Test("session QR, restart, logout, groups and contacts go through the gateway, scoped to the owner")
+    func sessionActions() async throws {
+        let harness = try await APIHarness.make()
+        defer { harness.cleanUp() }
+        try await WAHADouble.withRunning { double in
+            double.setUnknownSessionStatus(nil)
+            double.setSessionStatus(APIHarness.adaSession, .scanQRCode)
+            double.setEngine(.noweb)
+            try await harness.run(configure: { $0.gateway = .waha(url: double.baseURL, apiKey: nil) }) { api in
+                let session = APIHarness.adaSession
+                let qr = try await api.client.execute(
+                    uri: "/api/sessions/\(session)/qr", method: .get, headers: [.authorization: "Bearer \(api.adaToken)"])
+                #expect(qr.status == .ok)
+                #expect(qr.headers[.contentType] == "image/png")
+                #expect(Array(qr.body.readableBytesView.prefix(4)) == [0x89, 0x50, 0x4E, 0x47])
+                #expect(try await api.call(.get, "/api/sessions/\(session)/qr", as: .bob).status == .notFound)
+
+                let restarted = try await api.call(.post, "/api/sessions/\(session)/restart")
+                #expect(restarted.json["status"]?.string == "STARTING")
+                double.setSessionStatus(session, .working)
+                let noQR = try await api.call(.get, "/api/sessions/\(session)/qr")
+                #expect(noQR.status == .conflict)
+                #expect(noQR.code == "session_not_ready")
+
+                let groups = try await api.call(.get, "/api/sessions/\(session)/groups")
+                #expect(groups.json == .array([.object(["id": .string("120363025@g.us"), "name": .string("Church choir")])]))
+                let contacts = try await api.call(.get, "/api/sessions/\(session)/contacts")
+                #expect(contacts.json.array?.compactMap { $0["name"]?.string } == ["Mary", "John"])
+
+                let loggedOut = try await api.call(.post, "/api/sessions/\(session)/logout")
+                #expect(loggedOut.json["status"]?.string == "SCAN_QR_CODE")
+
+                let created = try await api.call(.post, "/api/sessions", json: ["name": "new-phone"])
+                #expect(created.status == .created)
+                #expect(created.json["status"]?.string == "SCAN_QR_CODE", "created and started at WAHA")
+            }
+        }
+    }
+
+    @Test("a gateway that is down is a 502, not a 500")
+    func gatewayDown() async throws {
+        let harness = try await APIHarness.make()
+        defer { harness.cleanUp() }
+        let port = try await WAHADouble.withRunning { $0.port }
+        try await harness.run(configure: {
+            $0.gateway = .waha(url: "http://127.0.0.1:\(port)", apiKey: nil)
+            $0.gatewayRequestTimeout = .milliseconds(500)
+        }) { api in
+            let response = try await api.call(.get, "/api/sessions/\(APIHarness.adaSession)/groups")
+            #expect(response.status == .badGateway)
+            #expect(response.code == "gateway_error")
+            let ready = try await api.call(.get, "/health/ready", as: .anonymous)
+            #expect(ready.status == .serviceUnavailable)
+            #expect(ready.json["checks"]?["gateway"]?.string == "waha: unreachable")
+        }
+    }
+
+    @Test("readiness reports refused WAHA credentials")
+    func readinessWithBadKey() async throws {
+        let harness = try await APIHarness.make()
+        defer { harness.cleanUp() }
+        try await WAHADouble.withRunning { double in
+            double.requireAPIKey("right")
+            try await harness.run(configure: { $0.gateway = .waha(url: double.baseURL, apiKey: "wrong") }) { api in
+                let ready = try await api.call(.get, "/health/ready", as: .anonymous)
+                #expect(ready.status == .serviceUnavailable)
+                #expect(ready.json["checks"]?["gateway"]?.string == "waha: credentials refused")
+            }
+        }
+    }
+
+    static func signed(_ body: String, key: String = secret) -> String {
+        HMAC<SHA512>.authenticationCode(for: Data(body.utf8), using: SymmetricKey(data: Data(key.utf8)))
+            .map { String(format: "%02x", $0) }.joined()
+    }
+
+    static func postWebhook(_ api: APIClient, _ body: String, signature: String?) async throws -> APIResponse {
+        var headers: HTTPFields = [.contentType: "application/json"]
+        if let signature { headers[HTTPField.Name("X-Webhook-Hmac")!] = signature }
+        let response = try await api.client.execute(
+            uri: "/api/webhooks/waha", method: .post, headers: headers, body: ByteBuffer(string: body))
+        let json = (try? JSONDecoder().decode(JSONValue.self, from: Data(response.body.readableBytesView))) ?? .null
+        return APIResponse(status: response.status, headers: response.headers, json: json)
+    }
+
+    static func ackEvent(id: String, messageId: String, ack: Int, timestamp: Int = 1_893_488_400_000) -> String {
+        #"{"id":"\#(id)","timestamp":\#(timestamp),"event":"message.ack","session":"ada-phone","payload":{"id":"\#(messageId)","ack":\#(ack),"ackName":"X","fromMe":true}}"#
+    }
+
+    @Test("webhooks: a bad signature is 401 and records nothing; acks update the right message; duplicates count once")
+    func webhooks() async throws {
+        let harness = try await APIHarness.make()
+        defer { harness.cleanUp() }
+        try await harness.run(configure: { $0.webhookSecret = Self.secret }) { api in
+            let campaign = try await api.createCampaign()
+            let gatewayId = "true_120363025@g.us_3EB0AAAA1111_254700000000@c.us"
+            let messageId = try await harness.markSent(campaignId: campaign, occurrence: 1, gatewayId: gatewayId)
+            func message() async throws -> JSONValue? {
+                try await api.call(.get, "/api/campaigns/\(campaign)").json["messages"]?.array?
+                    .first { $0["id"]?.string == messageId }
+            }
+
+            let delivered = Self.ackEvent(id: "evt_1", messageId: gatewayId, ack: 2)
+            for signature in [nil, "00ff", Self.signed(delivered, key: "wrong key"), Self.signed(delivered + " ")] {
+                let refused = try await Self.postWebhook(api, delivered, signature: signature)
+                #expect(refused.status == .unauthorized)
+            }
+            #expect(try await message()?["deliveredAt"]?.isNull == true, "nothing recorded")
+
+            let accepted = try await Self.postWebhook(api, delivered, signature: Self.signed(delivered))
+            #expect(accepted.status == .ok)
+            #expect(accepted.json["duplicate"]?.bool == false)
+            #expect(try await message()?["deliveredAt"]?.string == "2030-01-01T09:00:00Z")
+            #expect(try await message()?["readAt"]?.isNull == true)
+
+            // A GOWS-style id for the same message (raw id only) marks it read; replaying the event is a no-op.
+            let read = Self.ackEvent(id: "evt_2", messageId: "false_x@c.us_3EB0AAAA1111", ack: 3, timestamp: 1_893_488_460_000)
+            #expect(try await Self.postWebhook(api, read, signature: Self.signed(read)).status == .ok)
+            let replay = try await Self.postWebhook(api, read, signature: Self.signed(read))
+            #expect(replay.json["duplicate"]?.bool == true)
+            #expect(try await message()?["readAt"]?.string == "2030-01-01T09:01:00Z")
+            #expect(try await message()?["deliveredAt"]?.string == "2030-01-01T09:00:00Z", "first delivery kept")
+
+            let others = try await api.call(.get, "/api/campaigns/\(campaign)").json["messages"]?.array?
+                .filter { $0["id"]?.string != messageId } ?? []
+            #expect(others.allSatisfy { $0["deliveredAt"]?.isNull == true }, "only the acked message changed")
+
+            let malformed = try await Self.postWebhook(api, "[1]", signature: Self.signed("[1]"))
+            #expect(malformed.status == .badRequest)
+        }
+    }
+
+    @Test("webhooks are refused while no secret is configured")
+    func webhooksDisabled() async throws {
+        let harness = try await APIHarness.make()
+        defer { harness.cleanUp() }
+        try await harness.run { api in
+            let body = Self.ackEvent(id: "evt_1", messageId: "x", ack: 2)
+            let response = try await Self.postWebhook(api, body, signature: Self.signed(body))
+            #expect(response.status == .forbidden)
+            #expect(response.code == "webhooks_disabled")
+        }
+    }
+
+    @Test("/metrics serves the Prometheus exposition without a token")
+    func metrics() async throws {
+        let harness = try await APIHarness.make()
+        defer { harness.cleanUp() }
+        try await harness.run { api in
+            let response = try await api.client.execute(uri: "/metrics", method: .get)
+            #expect(response.status == .ok)
+            let text = String(buffer: response.body)
+            for name in [
+                "crier_messages_sent_total", "crier_messages_failed_total", "crier_messages_missed_total",
+                "crier_messages_retried_total", "crier_claims_recovered_total", "crier_dispatch_lateness_seconds",
+            ] {
+                #expect(text.contains(name), "\(name)")
+            }
+        }
+    }
+}
