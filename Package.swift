@@ -142,8 +142,9 @@ let package = Package(
         .testTarget(
             name: "CrierServerTests",
             dependencies: [
-                "CrierServer", "CrierTestSupport",
+                "CrierServer", "CrierService", "CrierStorage", "CrierTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
     ],

@@ -157,6 +157,12 @@ public struct ServerConfiguration: Sendable {
             }
             configuration.dispatcher.maxInFlight = count
         }
+        if let lease = environment["CRIER_LEASE"] {
+            guard let seconds = DispatcherConfiguration.parseDuration(lease), (1...600).contains(seconds) else {
+                throw ConfigurationError("CRIER_LEASE: '\(lease)' is not a duration from 1s to 10m")
+            }
+            configuration.dispatcher.leaseDuration = seconds
+        }
         if let secret = flags.webhookSecret ?? environment["CRIER_WEBHOOK_SECRET"], !secret.isEmpty {
             configuration.webhookSecret = secret
         }

@@ -1,0 +1,91 @@
+import CrierCore
+import CrierService
+import GRDB
+@testable import CrierStorage
+import CrierTestSupport
+import Foundation
+import Testing
+
+@Suite("Crash safety, end to end", .serialized)
+struct CrashSafetyTests {
+    /// Campaigns of one message each, every text unique, all due a few minutes ago (inside the grace
+    /// window), spread over `sessions` sessions.
+    static func prepare(databasePath: String, messages: Int, sessions: Int) async throws {
+        let now = Date()
+        let due = now.addingTimeInterval(-300)
+        let day = due.formatted(.iso8601.year().month().day())
+        let time = due.formatted(.iso8601.time(includingFractionalSeconds: false)).prefix(5)
+        let clock = ManualClock(now.addingTimeInterval(-600))
+        let store = try SQLiteStore.open(path: databasePath)
+        try await store.migrate()
+        let accounts = AccountService(store: store, clock: clock, passwordHashCost: 4)
+        let user = try await accounts.addUser(email: "ops@example.com", name: nil, password: "password1", isAdmin: true)
+        let campaigns = CampaignService(store: store, clock: clock, validator: CampaignValidator())
+        for session in 0..<sessions {
+            _ = try await store.registerSession(name: "phone-\(session)", ownerId: user.id, at: clock.now())
+        }
+        for index in 0..<messages {
+            var input = Fixtures.campaignInput(sessionId: "phone-\(index % sessions)", start: day, end: day, time: String(time))
+            input.messageTemplate = "crash-test message \(index)"
+            input.isFreeForm = true
+            _ = try await campaigns.create(input, for: user)
+        }
+    }
+
+    @Test("SIGKILL at several points while sending: every message reaches WAHA exactly once and ends sent")
+    func killAndRestart() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let database = directory.appendingPathComponent("crier.sqlite").path
+        let total = 300
+        try await Self.prepare(databasePath: database, messages: total, sessions: 10)
+
+        try await WAHADouble.withRunning { double in
+            double.setLatency(.milliseconds(40))
+            let environment = ["CRIER_LEASE": "2s", "CRIER_WAHA_API_KEY": "key"]
+            let arguments = [
+                "serve", "--database", database, "--bind", "127.0.0.1:0", "--gateway", "waha", "--waha-url",
+                double.baseURL, "--send-gap", "0",
+            ]
+            // Kill points: after roughly 10 %, 40 % and 70 % of the messages reached the gateway.
+            for fraction in [0.1, 0.4, 0.7] {
+                let server = try CrierProcess(arguments, directory: directory, environment: environment)
+                _ = try await server.waitForListeningPort()
+                let target = Int(Double(total) * fraction)
+                let deadline = ContinuousClock.now + .seconds(60)
+                while double.sendRequests < target, ContinuousClock.now < deadline {
+                    try await Task.sleep(for: .milliseconds(5))
+                }
+                server.signal(SIGKILL)
+                #expect(await server.waitForExit(timeout: 10) != nil)
+            }
+            let last = try CrierProcess(arguments, directory: directory, environment: environment)
+            _ = try await last.waitForListeningPort()
+            let store = try SQLiteStore.open(path: database)
+            let deadline = ContinuousClock.now + .seconds(120)
+            var open = total
+            while open > 0, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(200))
+                open = try await store.writer.read { db in
+                    try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM messages WHERE status IN ('pending', 'sending')") ?? 0
+                }
+            }
+            last.signal(SIGTERM)
+            #expect(await last.waitForExit(timeout: 30) == 0)
+
+            let texts = double.recorded.map(\.text)
+            #expect(texts.count == total, "accepted by WAHA: \(texts.count)")
+            #expect(Set(texts) == Set((0..<total).map { "crash-test message \($0)" }))
+            let statuses = try await store.writer.read { db in
+                try Row.fetchAll(db, sql: "SELECT status, COUNT(*) AS n FROM messages GROUP BY status")
+                    .map { "\($0["status"] as String)=\($0["n"] as Int)" }
+            }
+            #expect(statuses == ["sent=\(total)"])
+            let recoveries = try await store.writer.read { db in
+                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM message_attempts WHERE outcome = 'lease_expired'") ?? 0
+            }
+            #expect(recoveries > 0, "the kills interrupted claims, which were recovered")
+            print("crash test: \(double.sendRequests) send requests, \(recoveries) claims recovered")
+        }
+    }
+}
