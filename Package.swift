@@ -92,6 +92,7 @@ let package = Package(
                 "CrierHTTP",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -103,6 +104,18 @@ let package = Package(
                 "CrierServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
+        ),
+        /** The benchmark: dispatch throughput and lateness against the WAHA double (see BENCHMARKS.md). */
+        .executableTarget(
+            name: "crier-bench",
+            dependencies: [
+                "CrierDispatch", "CrierService", "CrierStorage", "CrierGateway", "CrierTestSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Sources/CrierBench"
         ),
         /** Shared test helpers: a manual clock, fixtures and the WAHA test double (a loopback HTTP server). */
         .target(

@@ -33,6 +33,15 @@ public struct WAHAClient: Gateway {
         self.observe = observe
     }
 
+    /// An HTTP client for one WAHA host that can really hold `maxConnections` requests open at once
+    /// (AsyncHTTPClient's default is 8 per host). The caller shuts it down.
+    public static func makeHTTPClient(maxConnections: Int) -> HTTPClient {
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool = .init(
+            idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: max(8, maxConnections))
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }
+
     // MARK: Sending
 
     public func sendText(_ message: OutgoingText) async throws -> SendReceipt {

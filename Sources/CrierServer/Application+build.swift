@@ -7,6 +7,7 @@ import CrierStorage
 import Hummingbird
 import Logging
 import Prometheus
+import ServiceLifecycle
 
 /// Opens the configured database (without migrating it).
 public func openStore(_ location: DatabaseLocation) throws -> any Store {
@@ -24,6 +25,8 @@ struct ServerComponents {
     let gateway: any Gateway
     let dispatcher: Dispatcher
     let dependencies: APIDependencies
+    /// In start order; they stop in reverse, so the dispatcher stops before the HTTP client it uses.
+    let services: [any Service]
 }
 
 /// Builds the whole server: the single place where concrete types are chosen. Production (`crier
@@ -50,7 +53,7 @@ public func buildApplication(
     return Application(
         router: buildRouter(components.dependencies),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "Crier"),
-        services: [components.dispatcher],
+        services: components.services,
         logger: logger)
 }
 
@@ -62,13 +65,16 @@ func makeComponents(
     let health = GatewayHealth()
     let wakeUp = WakeUpSignal()
     let gateway: any Gateway
+    var services: [any Service] = []
     switch configuration.gateway {
     case .console:
         gateway = ConsoleGateway(logger: logger)
     case .waha(let url, let apiKey):
+        let httpClient = HTTPClientService(maxConnections: configuration.dispatcher.maxInFlight)
+        services.append(httpClient)
         let (seconds, attoseconds) = configuration.gatewayRequestTimeout.components
         gateway = WAHAClient(
-            baseURL: url, apiKey: apiKey,
+            baseURL: url, apiKey: apiKey, httpClient: httpClient.client,
             requestTimeout: .milliseconds(seconds * 1000 + attoseconds / 1_000_000_000_000_000),
             observe: DispatchMetrics.gatewayRequestObserver(registry: registry))
     }
@@ -85,7 +91,9 @@ func makeComponents(
         webhookSecret: configuration.webhookSecret,
         renderMetrics: { registry.emitToString() },
         wakeDispatcher: { wakeUp.signal() })
-    return ServerComponents(store: store, gateway: gateway, dispatcher: dispatcher, dependencies: dependencies)
+    services.append(dispatcher)
+    return ServerComponents(
+        store: store, gateway: gateway, dispatcher: dispatcher, dependencies: dependencies, services: services)
 }
 
 extension DatabaseLocation {

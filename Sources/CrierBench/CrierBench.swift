@@ -1,0 +1,131 @@
+import ArgumentParser
+import CrierCore
+import CrierDispatch
+import CrierGateway
+import CrierService
+import CrierStorage
+import GRDB
+import CrierTestSupport
+import Foundation
+import Logging
+import Prometheus
+import ServiceLifecycle
+
+/// Measures dispatch: many messages due at one instant across many sessions, sent through the WAHA
+/// double by the real dispatcher on a SQLite file. Figures go in BENCHMARKS.md.
+@main
+struct CrierBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "crier-bench", abstract: "Measure dispatch throughput and lateness against the WAHA double.")
+
+    @Option(help: "Messages due at the same instant.") var messages = 10_000
+    @Option(help: "WhatsApp sessions they are spread over.") var sessions = 1_000
+    @Option(help: "Latency the WAHA double adds to each send, in milliseconds.") var latencyMs = 20
+    @Option(help: "Gateway requests open at once.") var maxInFlight = 100
+    @Option(help: "How many runs (each on a fresh database); medians are reported.") var runs = 3
+
+    func run() async throws {
+        var results: [Result] = []
+        for run in 1...runs {
+            let result = try await measure()
+            print(String(format: "run %d: %@", run, result.line))
+            results.append(result)
+        }
+        func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+        print(String(
+            format: "median of %d runs: %.0f messages/s, lateness p50 %.3f s, p99 %.3f s, max %.3f s (setup %.1f s)",
+            runs, median(results.map(\.throughput)), median(results.map(\.p50)), median(results.map(\.p99)),
+            median(results.map(\.max)), median(results.map(\.setup))))
+    }
+
+    struct Result {
+        let throughput: Double
+        let p50: Double
+        let p99: Double
+        let max: Double
+        let setup: Double
+        var line: String {
+            String(format: "%.0f messages/s, lateness p50 %.3f s, p99 %.3f s, max %.3f s (setup %.1f s)",
+                   throughput, p50, p99, max, setup)
+        }
+    }
+
+    func measure() async throws -> Result {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("crier-bench-\(UUID())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("bench.sqlite").path
+        let store = try SQLiteStore.open(path: path)
+        try await store.migrate()
+        let reader = try DatabasePool(path: path)  // reads the figures straight from the file
+
+        let due = Date(timeIntervalSince1970: 1_893_488_400)  // 2030-01-01T09:00:00Z
+        let setupStarted = ContinuousClock.now
+        let creationClock = ManualClock(due.addingTimeInterval(-3600))
+        let accounts = AccountService(store: store, clock: creationClock, passwordHashCost: 4)
+        let user = try await accounts.addUser(email: "bench@example.com", name: nil, password: "password1", isAdmin: true)
+        let campaigns = CampaignService(store: store, clock: creationClock, validator: CampaignValidator())
+        for session in 0..<sessions {
+            _ = try await store.registerSession(name: "phone-\(session)", ownerId: user.id, at: creationClock.now())
+        }
+        for index in 0..<messages {
+            var input = Fixtures.campaignInput(sessionId: "phone-\(index % sessions)", start: "2030-01-01", end: "2030-01-01", time: "09:00")
+            input.messageTemplate = "bench message \(index)"
+            input.isFreeForm = true
+            _ = try await campaigns.create(input, for: user)
+        }
+        let setup = ContinuousClock.now - setupStarted
+
+        return try await WAHADouble.withRunning { double in
+            double.setLatency(.milliseconds(latencyMs))
+            var configuration = DispatcherConfiguration()
+            configuration.sendGap = 0...0
+            configuration.maxInFlight = maxInFlight
+            var logger = Logger(label: "bench")
+            logger.logLevel = .error
+            let clock = RunningClock(startingAt: due)
+            let httpClient = WAHAClient.makeHTTPClient(maxConnections: maxInFlight)
+            let dispatcher = Dispatcher(
+                store: store, gateway: WAHAClient(baseURL: double.baseURL, apiKey: nil, httpClient: httpClient), clock: clock,
+                configuration: configuration, health: GatewayHealth(),
+                metrics: DispatchMetrics(registry: PrometheusCollectorRegistry()), wakeUp: WakeUpSignal(), logger: logger)
+            let group = ServiceGroup(configuration: .init(services: [dispatcher], logger: logger))
+            try await withThrowingTaskGroup(of: Void.self) { tasks in
+                tasks.addTask { try await group.run() }
+                while try await reader.read({ db in
+                    try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM messages WHERE status IN ('pending', 'sending')")
+                }) ?? 0 > 0 {
+                    try await Task.sleep(for: .milliseconds(50))
+                }
+                await group.triggerGracefulShutdown()
+                try await tasks.waitForAll()
+            }
+            try await httpClient.shutdown()
+            let lateness = try await reader.read { db in
+                try Double.fetchAll(
+                    db, sql: "SELECT (sent_at - scheduled_at) / 1000.0 FROM messages WHERE status = 'sent' ORDER BY 1")
+            }
+            guard lateness.count == messages, double.recorded.count == messages else {
+                throw ValidationError("only \(lateness.count) of \(messages) sent (\(double.recorded.count) at the double)")
+            }
+            let last = lateness.last ?? 0
+            func percentile(_ p: Double) -> Double { lateness[min(lateness.count - 1, Int(Double(lateness.count) * p))] }
+            return Result(
+                throughput: Double(messages) / last, p50: percentile(0.5), p99: percentile(0.99), max: last,
+                setup: Double(setup.components.seconds) + Double(setup.components.attoseconds) / 1e18)
+        }
+    }
+}
+
+/// Real time, but starting at a chosen instant: the messages fall due the moment dispatch starts.
+final class RunningClock: WallClock {
+    let start: Date
+    let origin = ContinuousClock.now
+
+    init(startingAt start: Date) { self.start = start }
+
+    func now() -> Date {
+        let elapsed = ContinuousClock.now - origin
+        return start.addingTimeInterval(Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+    }
+}
