@@ -123,6 +123,7 @@ let package = Package(
             dependencies: [
                 "CrierCore",
                 "CrierStorage",
+                "CrierService",
                 "CrierGateway",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -61,19 +61,9 @@ struct CrierBench: AsyncParsableCommand {
 
         let due = Date(timeIntervalSince1970: 1_893_488_400)  // 2030-01-01T09:00:00Z
         let setupStarted = ContinuousClock.now
-        let creationClock = ManualClock(due.addingTimeInterval(-3600))
-        let accounts = AccountService(store: store, clock: creationClock, passwordHashCost: 4)
-        let user = try await accounts.addUser(email: "bench@example.com", name: nil, password: "password1", isAdmin: true)
-        let campaigns = CampaignService(store: store, clock: creationClock, validator: CampaignValidator())
-        for session in 0..<sessions {
-            _ = try await store.registerSession(name: "phone-\(session)", ownerId: user.id, at: creationClock.now())
-        }
-        for index in 0..<messages {
-            var input = Fixtures.campaignInput(sessionId: "phone-\(index % sessions)", start: "2030-01-01", end: "2030-01-01", time: "09:00")
-            input.messageTemplate = "bench message \(index)"
-            input.isFreeForm = true
-            _ = try await campaigns.create(input, for: user)
-        }
+        try await Fixtures.seedDueCampaigns(
+            store: store, clock: ManualClock(due.addingTimeInterval(-3600)), count: messages, sessions: sessions,
+            day: "2030-01-01", time: "09:00", textPrefix: "bench message")
         let setup = ContinuousClock.now - setupStarted
 
         return try await WAHADouble.withRunning { double in

@@ -163,7 +163,7 @@ struct ConcurrencyTests {
     @Test("graceful shutdown: in-flight sends finish, queued claims are released, nothing is left claimed")
     func gracefulShutdown() async throws {
         try await DispatchHarness.with({ $0.sendGap = 1...1 }) { h in
-            h.double.setLatency(.milliseconds(250))  // under the harness's 300 ms send timeout
+            h.double.setLatency(.milliseconds(250))  // under the harness's 1 s send timeout
             var ids: [String] = []
             for session in ["a", "b"] {
                 for minute in 0..<3 { ids.append(try await h.schedule(session: session, time: "09:0\(minute)")) }

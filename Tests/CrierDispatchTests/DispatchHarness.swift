@@ -44,7 +44,7 @@ struct DispatchHarness {
             let health = GatewayHealth()
             let wakeUp = WakeUpSignal()
             let gateway = makeGateway?(double)
-                ?? WAHAClient(baseURL: double.baseURL, apiKey: "key", sendTimeout: .milliseconds(300), requestTimeout: .seconds(2))
+                ?? WAHAClient(baseURL: double.baseURL, apiKey: "key", sendTimeout: .seconds(1), requestTimeout: .seconds(2))
             var logger = Logger(label: "dispatch-test")
             logger.logLevel = .critical
             let dispatcher = Dispatcher(

@@ -6,7 +6,7 @@ import Testing
 @Suite("WAHA client against the WAHA double")
 struct WAHAClientTests {
     static func client(_ double: WAHADouble, apiKey: String? = "key") -> WAHAClient {
-        WAHAClient(baseURL: double.baseURL, apiKey: apiKey, sendTimeout: .milliseconds(300), requestTimeout: .seconds(2))
+        WAHAClient(baseURL: double.baseURL, apiKey: apiKey, sendTimeout: .seconds(1), requestTimeout: .seconds(2))
     }
 
     static let message = OutgoingText(session: "default", chatId: "120363025@g.us", text: "12 days left")
@@ -27,7 +27,7 @@ struct WAHAClientTests {
     @Test("failures are classified as DESIGN §5 says")
     func classification() async throws {
         try await WAHADouble.withRunning { double in
-            double.setHang(.seconds(1))
+            double.setHang(.seconds(2))
             let client = Self.client(double)
             let cases: [(WAHADouble.SendFault, (GatewayFailure) -> Bool)] = [
                 (.serverError(recorded: false), { if case .ambiguous = $0 { true } else { false } }),

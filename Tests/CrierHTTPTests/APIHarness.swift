@@ -160,6 +160,13 @@ func campaignBody(session: String = APIHarness.adaSession) -> [String: Any] {
     ]
 }
 
+/// `campaignBody()` without the fields updateCampaign does not take.
+func updateBody() -> [String: Any] {
+    var body = campaignBody()
+    for key in ["groupId", "groupName", "sessionId"] { body.removeValue(forKey: key) }
+    return body
+}
+
 extension JSONValue {
     subscript(key: String) -> JSONValue? {
         if case .object(let object) = self { object[key] } else { nil }

@@ -69,8 +69,7 @@ struct CampaignLifecycleTests {
         defer { harness.cleanUp() }
         try await harness.run { api in
             let id = try await api.createCampaign()
-            var body = campaignBody()
-            for key in ["groupId", "groupName", "sessionId"] { body.removeValue(forKey: key) }
+            var body = updateBody()
             body["endDate"] = "2026-12-05"
             body["messageTime"] = "8:00"
             body["title"] = "New roof"
@@ -109,8 +108,7 @@ struct CampaignLifecycleTests {
         defer { harness.cleanUp() }
         try await harness.run { api in
             let id = try await api.createCampaign()
-            var body = campaignBody()
-            for key in ["groupId", "groupName", "sessionId"] { body.removeValue(forKey: key) }
+            var body = updateBody()
             body["messageTime"] = "noon"
             let response = try await api.call(.put, "/api/campaigns/\(id)", json: body)
             #expect(response.status == .badRequest)
@@ -126,8 +124,7 @@ struct CampaignLifecycleTests {
         try await harness.run { api in
             let id = try await api.createCampaign()
             try await harness.setMessageStatus(status == "sent" ? .sent : .sending, campaignId: id)
-            var body = campaignBody()
-            for key in ["groupId", "groupName", "sessionId"] { body.removeValue(forKey: key) }
+            let body = updateBody()
             let response = try await api.call(.put, "/api/campaigns/\(id)", json: body)
             #expect(response.status == .conflict)
             #expect(response.error == "Cannot edit campaign with messages that have already been sent")
@@ -151,8 +148,7 @@ struct CampaignLifecycleTests {
             #expect(try await api.call(.get, "/api/campaigns/completed").json == .array([]))
             #expect(try await api.call(.delete, "/api/campaigns/\(id)").status == .ok, "deleting twice succeeds")
 
-            var body = campaignBody()
-            for key in ["groupId", "groupName", "sessionId"] { body.removeValue(forKey: key) }
+            let body = updateBody()
             let update = try await api.call(.put, "/api/campaigns/\(id)", json: body)
             #expect(update.status == .conflict)
             #expect(update.error == "Cannot edit a deleted campaign")
@@ -165,8 +161,7 @@ struct CampaignLifecycleTests {
         defer { harness.cleanUp() }
         try await harness.run { api in
             let id = try await api.createCampaign(as: .ada)
-            var body = campaignBody()
-            for key in ["groupId", "groupName", "sessionId"] { body.removeValue(forKey: key) }
+            let body = updateBody()
             let attempts = [
                 try await api.call(.get, "/api/campaigns/\(id)", as: .bob),
                 try await api.call(.put, "/api/campaigns/\(id)", as: .bob, json: body),

@@ -15,21 +15,11 @@ struct CrashSafetyTests {
         let due = now.addingTimeInterval(-300)
         let day = due.formatted(.iso8601.year().month().day())
         let time = due.formatted(.iso8601.time(includingFractionalSeconds: false)).prefix(5)
-        let clock = ManualClock(now.addingTimeInterval(-600))
         let store = try SQLiteStore.open(path: databasePath)
         try await store.migrate()
-        let accounts = AccountService(store: store, clock: clock, passwordHashCost: 4)
-        let user = try await accounts.addUser(email: "ops@example.com", name: nil, password: "password1", isAdmin: true)
-        let campaigns = CampaignService(store: store, clock: clock, validator: CampaignValidator())
-        for session in 0..<sessions {
-            _ = try await store.registerSession(name: "phone-\(session)", ownerId: user.id, at: clock.now())
-        }
-        for index in 0..<messages {
-            var input = Fixtures.campaignInput(sessionId: "phone-\(index % sessions)", start: day, end: day, time: String(time))
-            input.messageTemplate = "crash-test message \(index)"
-            input.isFreeForm = true
-            _ = try await campaigns.create(input, for: user)
-        }
+        try await Fixtures.seedDueCampaigns(
+            store: store, clock: ManualClock(now.addingTimeInterval(-600)), count: messages, sessions: sessions,
+            day: day, time: String(time), textPrefix: "crash-test message")
     }
 
     @Test("SIGKILL at several points while sending: every message reaches WAHA exactly once and ends sent")

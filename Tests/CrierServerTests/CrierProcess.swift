@@ -22,8 +22,8 @@ final class CrierProcess: @unchecked Sendable {
     init(_ arguments: [String], directory: URL, environment: [String: String] = [:], stdin: String? = nil) throws {
         stdoutURL = directory.appendingPathComponent("out-\(UUID()).log")
         stderrURL = directory.appendingPathComponent("err-\(UUID()).log")
-        FileManager.default.createFile(atPath: stdoutURL.path, contents: nil)
-        FileManager.default.createFile(atPath: stderrURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: stdoutURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: stderrURL.path, contents: nil)
         process.executableURL = Self.executable
         process.arguments = arguments
         process.currentDirectoryURL = directory
