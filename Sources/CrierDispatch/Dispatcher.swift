@@ -50,8 +50,8 @@ public final class Dispatcher: Service, Sendable {
             await withDiscardingTaskGroup { group in
                 group.addTask { await self.renewLeases() }
                 while !Task.isShuttingDownGracefully && !Task.isCancelled {
-                    await self.pass { session in group.addTask { await self.runLane(session) } }
-                    await self.waitForWork()
+                    let saturated = await self.pass { session in group.addTask { await self.runLane(session) } }
+                    await self.waitForWork(saturated: saturated)
                 }
                 let unstarted = await lanes.drain()
                 do {
@@ -73,13 +73,15 @@ public final class Dispatcher: Service, Sendable {
     /// waiting; tests call this to step the dispatcher deterministically.
     public func dispatchDue() async {
         await withDiscardingTaskGroup { group in
-            await pass { session in group.addTask { await self.runLane(session) } }
+            _ = await pass { session in group.addTask { await self.runLane(session) } }
         }
     }
 
     // MARK: The loop
 
-    private func pass(startLane: (String) -> Void) async {
+    /// Recovers, marks missed, claims what is due. Returns whether it stopped claiming because it holds
+    /// as many claims as it may (due messages may be left for the next pass), or because claiming failed.
+    private func pass(startLane: (String) -> Void) async -> Bool {
         let now = clock.now()
         do {
             let recovered = try await store.recoverExpiredClaims(now: now)
@@ -93,24 +95,29 @@ public final class Dispatcher: Service, Sendable {
             if missed > 0 { metrics.missed(.graceExpired, count: missed) }
             while true {
                 let room = configuration.maxHeldClaims - (await lanes.held)
-                guard room > 0 else { break }
+                guard room > 0 else { return true }
                 let limit = min(configuration.claimBatchSize, room)
                 let claimedAt = clock.now()
                 let claims = try await store.claimDueMessages(
                     now: claimedAt, limit: limit, owner: owner,
                     leaseUntil: claimedAt.addingTimeInterval(configuration.leaseDuration))
                 for session in await lanes.enqueue(claims) { startLane(session) }
-                if claims.count < limit { break }
+                if claims.count < limit { return false }
             }
         } catch {
             logger.error("Dispatch pass failed; retrying shortly", metadata: ["error": "\(error)"])
+            return true
         }
     }
 
     /// Sleeps until the earliest pending message is due, a campaign changes, or the re-check floor.
-    private func waitForWork() async {
+    /// When the last pass could not claim everything due, it waits a moment for lanes to make room
+    /// rather than spinning on the database.
+    private func waitForWork(saturated: Bool) async {
         var timeout = configuration.recheckInterval
-        if let next = try? await store.nextDueAt() {
+        if saturated {
+            timeout = min(timeout, 0.05)
+        } else if let next = try? await store.nextDueAt() {
             timeout = min(timeout, max(0, next.timeIntervalSince(clock.now())))
         }
         guard timeout > 0 else { return }

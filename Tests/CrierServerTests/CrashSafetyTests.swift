@@ -22,6 +22,33 @@ struct CrashSafetyTests {
             day: day, time: String(time), textPrefix: "crash-test message")
     }
 
+    @Test("plain `crier serve` dispatches due messages through the console gateway, clearly labelled as not sent")
+    func consoleDispatch() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let database = directory.appendingPathComponent("crier.sqlite").path
+        try await Self.prepare(databasePath: database, messages: 3, sessions: 1)
+        let server = try CrierProcess(["serve", "--database", database, "--bind", "127.0.0.1:0"], directory: directory)
+        _ = try await server.waitForListeningPort()
+        let store = try SQLiteStore.open(path: database)
+        let deadline = ContinuousClock.now + .seconds(30)
+        var sent = 0
+        while sent < 3, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(100))
+            sent = try await store.writer.read { db in
+                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM messages WHERE status = 'sent'") ?? 0
+            }
+        }
+        server.signal(SIGTERM)
+        #expect(await server.waitForExit(timeout: 30) == 0)
+        #expect(sent == 3)
+        #expect(server.stderr.contains("Gateway 'console': messages are printed here, NOT sent to WhatsApp"))
+        for index in 0..<3 {
+            #expect(server.stderr.contains("NOT SENT TO WHATSAPP (console gateway)")
+                && server.stderr.contains("text=crash-test message \(index)"))
+        }
+    }
+
     @Test("SIGKILL at several points while sending: every message reaches WAHA exactly once and ends sent")
     func killAndRestart() async throws {
         let directory = try temporaryDirectory()
