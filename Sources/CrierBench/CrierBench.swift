@@ -16,7 +16,16 @@ import ServiceLifecycle
 @main
 struct CrierBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "crier-bench", abstract: "Measure dispatch throughput and lateness against the WAHA double.")
+        commandName: "crier-bench", abstract: "Crier's benchmarks; figures go in BENCHMARKS.md.",
+        subcommands: [DispatchBench.self, ListingBench.self])
+}
+
+/// Median of a non-empty list.
+func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+
+struct DispatchBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dispatch", abstract: "Dispatch throughput and lateness against the WAHA double.")
 
     @Option(help: "Messages due at the same instant.") var messages = 10_000
     @Option(help: "WhatsApp sessions they are spread over.") var sessions = 1_000
@@ -31,7 +40,6 @@ struct CrierBench: AsyncParsableCommand {
             print(String(format: "run %d: %@", run, result.line))
             results.append(result)
         }
-        func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
         print(String(
             format: "median of %d runs: %.0f messages/s, lateness p50 %.3f s, p99 %.3f s, max %.3f s (setup %.1f s)",
             runs, median(results.map(\.throughput)), median(results.map(\.p50)), median(results.map(\.p99)),
