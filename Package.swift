@@ -130,7 +130,12 @@ let package = Package(
             ]
         ),
         .testTarget(name: "CrierCoreTests", dependencies: ["CrierCore", "CrierTestSupport"]),
-        .testTarget(name: "CrierGatewayTests", dependencies: ["CrierGateway", "CrierTestSupport"]),
+        .testTarget(
+            name: "CrierGatewayTests",
+            dependencies: [
+                "CrierGateway", "CrierTestSupport", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
+        ),
         .testTarget(
             name: "CrierDispatchTests",
             dependencies: [

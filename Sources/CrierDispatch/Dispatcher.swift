@@ -152,13 +152,6 @@ public final class Dispatcher: Service, Sendable {
         if claim.needsReconcile {
             guard await reconcile(claim, started: started, deadline: deadline) else { return }
         }
-        if started > deadline {
-            let reason = "Not sent within the \(Self.describe(configuration.grace)) grace window: "
-                + (claim.lastError ?? "the server could not dispatch it in time")
-            await record(claim, .missed(reason: reason), outcome: "missed", started: started, reason: reason)
-            metrics.missed(.graceExpired)
-            return
-        }
         if claim.attemptCount >= configuration.maxAttempts {
             let reason = "Gave up after \(claim.attemptCount) attempts: \(claim.lastError ?? "no details")"
             await record(claim, .failed(reason: reason), outcome: "failed", started: started, reason: reason)
@@ -171,6 +164,13 @@ public final class Dispatcher: Service, Sendable {
         }
         let pacing = await paceSend(claim.sessionName)
         let sendStarted = clock.now()
+        if sendStarted > deadline {  // checked after pacing, so no send starts past the window
+            let reason = "Not sent within the \(Self.describe(configuration.grace)) grace window: "
+                + (claim.lastError ?? "the server could not dispatch it in time")
+            await record(claim, .missed(reason: reason), outcome: "missed", started: started, reason: reason)
+            metrics.missed(.graceExpired)
+            return
+        }
         await inFlight.acquire()
         let result: Result<SendReceipt, GatewayFailure>
         do {

@@ -194,8 +194,8 @@ public struct WAHAClient: Gateway {
         if error is NIOConnectionError || (error as? HTTPClientError) == .connectTimeout
             || { if case .connectTimeout = error as? ChannelError { true } else { false } }()
             || (error as? IOError).map({ [ECONNREFUSED, EHOSTUNREACH, ENETUNREACH].contains($0.errnoCode) }) == true
+            || error is SocketAddressError  // DNS: the host name did not resolve
             || text.contains("connectionRefused") || text.contains("Connection refused")
-            || text.contains("NXDOMAIN") || text.contains("lookup")
         {
             return .notDelivered(reason: "WAHA unreachable: \(text)")
         }

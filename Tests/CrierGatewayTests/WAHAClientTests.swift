@@ -1,4 +1,6 @@
-import CrierGateway
+import AsyncHTTPClient
+@testable import CrierGateway
+import NIOCore
 import CrierTestSupport
 import Foundation
 import Testing
@@ -152,5 +154,21 @@ struct ConsoleGatewayTests {
         #expect(recent.map(\.body) == ["12 days left"])
         #expect(try await gateway.status(ofSession: "anything") == .working)
         await #expect(throws: GatewayFailure.self) { try await gateway.qrCode(session: "default") }
+    }
+}
+
+@Suite("Transport error classification")
+struct TransportClassificationTests {
+    @Test("no connection made is 'not delivered'; anything after connecting is ambiguous")
+    func classify() {
+        func notDelivered(_ error: any Error) -> Bool {
+            if case .notDelivered = WAHAClient.classify(transportError: error) { true } else { false }
+        }
+        #expect(notDelivered(SocketAddressError.unknown(host: "waha.invalid", port: 3000)))
+        #expect(notDelivered(IOError(errnoCode: ECONNREFUSED, reason: "connect")))
+        #expect(notDelivered(HTTPClientError.connectTimeout))
+        #expect(!notDelivered(HTTPClientError.remoteConnectionClosed))
+        #expect(!notDelivered(HTTPClientError.deadlineExceeded))
+        #expect(!notDelivered(IOError(errnoCode: ECONNRESET, reason: "read")))
     }
 }
