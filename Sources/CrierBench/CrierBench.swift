@@ -20,6 +20,24 @@ struct CrierBench: AsyncParsableCommand {
         subcommands: [DispatchBench.self, ListingBench.self])
 }
 
+/// A migrated SQLite store in a fresh temporary folder, and a raw reader on the same file for the
+/// figures the Store API does not expose.
+struct BenchDatabase {
+    let directory: URL
+    let store: SQLiteStore
+    let reader: DatabasePool
+
+    init() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("crier-bench-\(UUID())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let path = directory.appendingPathComponent("bench.sqlite").path
+        store = try SQLiteStore.open(path: path)
+        reader = try DatabasePool(path: path)
+    }
+
+    func remove() { try? FileManager.default.removeItem(at: directory) }
+}
+
 /// Median of a non-empty list.
 func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
 
@@ -59,13 +77,11 @@ struct DispatchBench: AsyncParsableCommand {
     }
 
     func measure() async throws -> Result {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("crier-bench-\(UUID())")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let path = directory.appendingPathComponent("bench.sqlite").path
-        let store = try SQLiteStore.open(path: path)
+        let database = try BenchDatabase()
+        defer { database.remove() }
+        let store = database.store
         try await store.migrate()
-        let reader = try DatabasePool(path: path)  // reads the figures straight from the file
+        let reader = database.reader
 
         let due = Date(timeIntervalSince1970: 1_893_488_400)  // 2030-01-01T09:00:00Z
         let setupStarted = ContinuousClock.now

@@ -15,13 +15,11 @@ struct ListingBench: AsyncParsableCommand {
     @Option(help: "Requests timed per operation; medians are reported.") var requests = 200
 
     func run() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("crier-bench-\(UUID())")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let path = directory.appendingPathComponent("listing.sqlite").path
-        let store = try SQLiteStore.open(path: path)
+        let database = try BenchDatabase()
+        defer { database.remove() }
+        let store = database.store
         try await store.migrate()
-        let raw = try DatabasePool(path: path)  // for the bulk "sent" update and the row count
+        let raw = database.reader  // for the bulk "sent" update and the row count
 
         let clock = ManualClock("2026-11-25T10:00:00Z")
         let user = try await store.createUser(email: "big@example.com", name: nil, passwordHash: "x", isAdmin: false, at: clock.now())
