@@ -39,7 +39,8 @@ let package = Package(
             dependencies: [
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            exclude: ["README.md"]
         ),
         /** The operations every front end calls (campaigns, sessions, accounts), scoped to the caller. */
         .target(
@@ -62,7 +63,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ]
+            ],
+            exclude: ["README.md"]
         ),
         /** JSON API controllers, auth middleware and error mapping over the campaign service. */
         .target(
@@ -95,7 +97,8 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            exclude: ["README.md"]
         ),
         /** The `crier` command line: serve, migrate, user, token. Thin. */
         .executableTarget(
@@ -127,7 +130,8 @@ let package = Package(
                 "CrierGateway",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ]
+            ],
+            exclude: ["README.md"]
         ),
         .testTarget(name: "CrierCoreTests", dependencies: ["CrierCore", "CrierTestSupport"]),
         .testTarget(
