@@ -33,7 +33,7 @@ let package = Package(
             ],
             exclude: ["README.md"]
         ),
-        /** The gateway protocol (sessions, sending) and the console gateway. */
+        /** The gateway protocol (sessions, sending), the WAHA client and the console gateway. */
         .target(
             name: "CrierGateway",
             dependencies: [
@@ -108,7 +108,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        /** The benchmark: dispatch throughput and lateness against the WAHA double (see BENCHMARKS.md). */
+        /** Benchmarks: dispatch against the WAHA double, listing with a million rows (see BENCHMARKS.md). */
         .executableTarget(
             name: "crier-bench",
             dependencies: [
