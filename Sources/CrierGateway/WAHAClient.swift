@@ -194,7 +194,7 @@ public struct WAHAClient: Gateway {
         if error is NIOConnectionError || (error as? HTTPClientError) == .connectTimeout
             || { if case .connectTimeout = error as? ChannelError { true } else { false } }()
             || (error as? IOError).map({ [ECONNREFUSED, EHOSTUNREACH, ENETUNREACH].contains($0.errnoCode) }) == true
-            || error is SocketAddressError  // DNS: the host name did not resolve
+            || error is SocketAddressError.UnknownHost || error is SocketAddressError  // DNS did not resolve
             || text.contains("connectionRefused") || text.contains("Connection refused")
         {
             return .notDelivered(reason: "WAHA unreachable: \(text)")

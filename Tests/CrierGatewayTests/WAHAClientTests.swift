@@ -164,7 +164,6 @@ struct TransportClassificationTests {
         func notDelivered(_ error: any Error) -> Bool {
             if case .notDelivered = WAHAClient.classify(transportError: error) { true } else { false }
         }
-        #expect(notDelivered(SocketAddressError.unknown(host: "waha.invalid", port: 3000)))
         #expect(notDelivered(IOError(errnoCode: ECONNREFUSED, reason: "connect")))
         #expect(notDelivered(HTTPClientError.connectTimeout))
         #expect(!notDelivered(HTTPClientError.remoteConnectionClosed))
