@@ -37,6 +37,7 @@ let package = Package(
         .target(
             name: "CrierGateway",
             dependencies: [
+                "CrierCore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -88,6 +88,6 @@ public struct CampaignSettings: Hashable, Sendable {
         self.audienceType = audienceType
     }
 
-    /// The zone the identifier names; validation guarantees it exists.
-    public var timeZone: TimeZone { TimeZone(identifier: timeZoneIdentifier)! }
+    /// The zone the identifier names; validation guarantees it exists (UTC should it ever not).
+    public var timeZone: TimeZone { TimeZone(identifier: timeZoneIdentifier) ?? .gmt }
 }

@@ -22,6 +22,8 @@ public struct PlannedMessage: Hashable, Sendable {
 public enum CampaignPlanner {
     public static let maxMessages = 2000
     public static let maxMessageLength = 4096
+    /// What one campaign's messages may hold in all (UTF-8 bytes), so one request's storage is bounded.
+    public static let maxTotalContentBytes = 2 * 1024 * 1024
 
     public static func plan(_ settings: CampaignSettings, now: Date) throws(CampaignValidationError) -> [PlannedMessage] {
         let schedule = settings.schedule
@@ -41,14 +43,23 @@ public enum CampaignPlanner {
         }
         let zone = settings.timeZone
         var messages: [PlannedMessage] = []
+        var totalBytes = 0
         for (index, date) in occurrences.enumerated() {
             let scheduledAt = SendInstant.instant(on: date, at: settings.messageTime, in: zone)
             let daysLeft = date.days(until: schedule.endDate)
             let content = render(settings, text: template.text(forOccurrence: index, daysLeft: daysLeft), daysLeft: daysLeft)
-            guard content.count <= maxMessageLength else {
+            let bytes = content.utf8.count
+            guard bytes <= maxMessageLength * TextRules.maxBytesPerCharacter, content.count <= maxMessageLength else {
                 throw CampaignValidationError(
                     field: "messageTemplate",
-                    message: "The message for \(date) is \(content.count) characters; the maximum is \(maxMessageLength)")
+                    message: "The message for \(date) is longer than the maximum of \(maxMessageLength) characters")
+            }
+            totalBytes += bytes
+            guard totalBytes <= maxTotalContentBytes else {
+                throw CampaignValidationError(
+                    field: "messageTemplate",
+                    message: "This campaign's \(occurrences.count) messages would hold more than "
+                        + "\(maxTotalContentBytes / 1024 / 1024) MB of text; shorten the template or the date range")
             }
             if scheduledAt >= now {
                 messages.append(

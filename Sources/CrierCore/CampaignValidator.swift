@@ -6,6 +6,12 @@ public struct CampaignValidator: Sendable {
     public static let maxTitleLength = 200
     public static let maxTargetAmountLength = 100
     public static let maxSpanYears = 5
+    public static let maxChatIdLength = 256
+    public static let maxSessionIdLength = 256
+    /// DESIGN §3: dates are years 1970–2199.
+    public static let years = 1970...2199
+    /// The placeholders a template may use.
+    public static let placeholders = ["days_left"]
 
     /// The zone used when the input names none (server configuration; `UTC` out of the box).
     public let defaultTimeZone: String
@@ -18,13 +24,14 @@ public struct CampaignValidator: Sendable {
         let audienceType = try Self.enumValue(input.audienceType, field: "audienceType", default: AudienceType.groups)
         let groupId = try Self.chatId(input.groupId, audienceType: audienceType)
         let groupName = try Self.requiredText(input.groupName, field: "groupName", maxLength: Self.maxGroupNameLength)
-        let sessionId = try Self.requiredText(input.sessionId, field: "sessionId", maxLength: 256)
+        let sessionId = try Self.requiredText(input.sessionId, field: "sessionId", maxLength: Self.maxSessionIdLength)
         let title = try Self.optionalText(input.title, field: "title", maxLength: Self.maxTitleLength)
         let targetAmount = try Self.optionalText(
             input.targetAmount, field: "targetAmount", maxLength: Self.maxTargetAmountLength)
         let startDate = try Self.date(input.startDate, field: "startDate")
         let endDate = try Self.date(input.endDate, field: "endDate")
         guard endDate >= startDate else {
+            // The seed's exact words; a one-day campaign (equal dates) is allowed.
             throw CampaignValidationError(field: "endDate", message: "End date must be after start date")
         }
         guard endDate <= startDate.adding(months: 12 * Self.maxSpanYears, onDay: startDate.day) else {
@@ -38,11 +45,7 @@ public struct CampaignValidator: Sendable {
             throw CampaignValidationError(field: "messageTime", message: "Invalid time format")
         }
         let timeZone = try Self.timeZone(input.timeZone, default: defaultTimeZone)
-        guard let template = input.messageTemplate,
-            !template.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty
-        else {
-            throw CampaignValidationError(field: "messageTemplate", message: "messageTemplate is required")
-        }
+        let template = try Self.template(input.messageTemplate)
         guard let isRecurring = input.isRecurring else {
             throw CampaignValidationError(field: "isRecurring", message: "isRecurring is required")
         }
@@ -55,14 +58,50 @@ public struct CampaignValidator: Sendable {
             isFreeForm: input.isFreeForm ?? false, audienceType: audienceType)
     }
 
-    /// Whether `identifier` names a zone of the IANA database (not an abbreviation or a bare offset).
-    public static func isKnownTimeZone(_ identifier: String) -> Bool {
-        guard TimeZone(identifier: identifier) != nil else { return false }
-        return identifier == "UTC" || TimeZone.knownTimeZoneIdentifiers.contains(identifier)
+    /// Whether `identifier` names a zone of the IANA database, canonical or alias (not an abbreviation
+    /// or a bare offset).
+    public static func isKnownTimeZone(_ identifier: String) -> Bool { TimeZoneNames.isKnown(identifier) }
+
+    /// The template with CRLF line ends read as LF (what a browser's text box sends), checked for
+    /// control characters and unknown `{placeholders}`.
+    private static func template(_ value: String?) throws(CampaignValidationError) -> String {
+        let field = "messageTemplate"
+        guard let raw = value, !raw.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+            throw CampaignValidationError(field: field, message: "messageTemplate is required")
+        }
+        let template = raw.replacingOccurrences(of: "\r\n", with: "\n")
+        try TextRules.checkControlCharacters(template, field: field, allowsLineBreaks: true)
+        if let unknown = unknownPlaceholder(in: template) {
+            let known = placeholders.map { "{\($0)}" }.joined(separator: ", ")
+            throw CampaignValidationError(
+                field: field, message: "Unknown placeholder {\(unknown)}: the known placeholders are \(known)")
+        }
+        return template
+    }
+
+    /// The first `{name}` (letters, digits, `_`) that is not a known placeholder.
+    static func unknownPlaceholder(in template: String) -> String? {
+        var name: String?
+        for character in template {
+            if character == "{" {
+                name = ""
+            } else if character == "}" {
+                if let found = name, !found.isEmpty, !placeholders.contains(found) { return found }
+                name = nil
+            } else if name != nil {
+                if character.isASCII && (character.isLetter || character.isNumber || character == "_") {
+                    name?.append(character)
+                } else {
+                    name = nil
+                }
+            }
+        }
+        return nil
     }
 
     private static func timeZone(_ value: String?, default fallback: String) throws(CampaignValidationError) -> String {
         guard let value, !value.trimmingCharacters(in: .whitespaces).isEmpty else { return fallback }
+        try TextRules.checkControlCharacters(value, field: "timeZone")
         guard isKnownTimeZone(value) else {
             throw CampaignValidationError(field: "timeZone", message: "Invalid time zone")
         }
@@ -70,7 +109,7 @@ public struct CampaignValidator: Sendable {
     }
 
     private static func chatId(_ value: String?, audienceType: AudienceType) throws(CampaignValidationError) -> String {
-        let text = try requiredText(value, field: "groupId", maxLength: 256)
+        let text = try requiredText(value, field: "groupId", maxLength: maxChatIdLength)
         switch audienceType {
         case .groups:
             guard text.hasSuffix("@g.us"), text.count > 5 else {
@@ -104,9 +143,7 @@ public struct CampaignValidator: Sendable {
         guard let text = value?.trimmingCharacters(in: .whitespacesAndNewlines), !text.isEmpty else {
             throw CampaignValidationError(field: field, message: "\(field) is required")
         }
-        guard text.count <= maxLength else {
-            throw CampaignValidationError(field: field, message: "\(field) must be at most \(maxLength) characters")
-        }
+        try TextRules.check(text, field: field, maxCharacters: maxLength)
         return text
     }
 
@@ -114,16 +151,21 @@ public struct CampaignValidator: Sendable {
         _ value: String?, field: String, maxLength: Int
     ) throws(CampaignValidationError) -> String? {
         guard let text = value?.trimmingCharacters(in: .whitespacesAndNewlines), !text.isEmpty else { return nil }
-        guard text.count <= maxLength else {
-            throw CampaignValidationError(field: field, message: "\(field) must be at most \(maxLength) characters")
-        }
+        try TextRules.check(text, field: field, maxCharacters: maxLength)
         return text
     }
 
     private static func date(_ value: String?, field: String) throws(CampaignValidationError) -> LocalDate {
         guard let value else { throw CampaignValidationError(field: field, message: "\(field) is required") }
-        guard let date = LocalDate(iso: value) else {
+        guard let (year, month, day) = LocalDate.isoFields(value) else {
             throw CampaignValidationError(field: field, message: "Invalid date format: use YYYY-MM-DD")
+        }
+        guard years.contains(year) else {
+            throw CampaignValidationError(
+                field: field, message: "\(field) must be in the years \(years.lowerBound) to \(years.upperBound)")
+        }
+        guard let date = LocalDate(year: year, month: month, day: day) else {
+            throw CampaignValidationError(field: field, message: "Invalid date: \(value) does not exist")
         }
         return date
     }

@@ -3,6 +3,9 @@
 public enum DomainError: Error, Hashable, Sendable {
     case notFound(code: String, message: String)
     case conflict(code: String, message: String)
+    case forbidden(code: String, message: String)
+    /// A request parameter that is not the caller's to use (a cursor from elsewhere).
+    case invalid(field: String, code: String, message: String)
 
     public static let campaignNotFound = DomainError.notFound(
         code: "campaign_not_found", message: "Campaign not found or access denied")
@@ -17,10 +20,21 @@ public enum DomainError: Error, Hashable, Sendable {
     public static let emailTaken = DomainError.conflict(
         code: "email_taken", message: "A user with this email already exists")
     public static let userNotFound = DomainError.notFound(code: "user_not_found", message: "No user with this email")
+    public static let tokenNotFound = DomainError.notFound(code: "token_not_found", message: "No such API token")
+    public static let invalidCursor = DomainError.invalid(
+        field: "cursor", code: "invalid_input", message: "cursor must be a value returned in X-Next-Cursor")
+    public static func sessionOwnedElsewhere(_ name: String) -> DomainError {
+        .forbidden(
+            code: "session_not_yours",
+            message: "A session named '\(name)' already exists at the gateway and was not created through Crier by you; "
+                + "an administrator can register it")
+    }
 
     public var message: String {
         switch self {
-        case .notFound(_, let message), .conflict(_, let message): message
+        case .notFound(_, let message), .conflict(_, let message), .forbidden(_, let message),
+            .invalid(_, _, let message):
+            message
         }
     }
 }

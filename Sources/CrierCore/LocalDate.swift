@@ -12,6 +12,12 @@ public struct LocalDate: Hashable, Comparable, Sendable, CustomStringConvertible
         guard (1...9999).contains(year), (1...12).contains(month),
             (1...LocalDate.daysInMonth(year: year, month: month)).contains(day)
         else { return nil }
+        self.init(checkedYear: year, month: month, day: day)
+    }
+
+    /// For values the arithmetic below has already made valid (a month of 1–12, a day the month has).
+    /// The year is not bounded: date arithmetic never traps, whatever date it starts from.
+    private init(checkedYear year: Int, month: Int, day: Int) {
         self.year = year
         self.month = month
         self.day = day
@@ -19,6 +25,12 @@ public struct LocalDate: Hashable, Comparable, Sendable, CustomStringConvertible
 
     /// Parses exactly `YYYY-MM-DD`; anything else (or a day the month lacks) is `nil`.
     public init?(iso text: String) {
+        guard let (year, month, day) = LocalDate.isoFields(text) else { return nil }
+        self.init(year: year, month: month, day: day)
+    }
+
+    /// The three numbers of a `YYYY-MM-DD` text, whether or not they make a real date (`2030-02-30`).
+    public static func isoFields(_ text: String) -> (year: Int, month: Int, day: Int)? {
         let bytes = Array(text.utf8)
         guard bytes.count == 10, bytes[4] == UInt8(ascii: "-"), bytes[7] == UInt8(ascii: "-") else { return nil }
         func number(_ range: Range<Int>) -> Int? {
@@ -30,7 +42,7 @@ public struct LocalDate: Hashable, Comparable, Sendable, CustomStringConvertible
             return value
         }
         guard let year = number(0..<4), let month = number(5..<7), let day = number(8..<10) else { return nil }
-        self.init(year: year, month: month, day: day)
+        return (year, month, day)
     }
 
     /// The date `dayNumber` days after 1970-01-01.
@@ -44,9 +56,7 @@ public struct LocalDate: Hashable, Comparable, Sendable, CustomStringConvertible
         let mp = (5 * doy + 2) / 153
         let day = doy - (153 * mp + 2) / 5 + 1
         let month = mp < 10 ? mp + 3 : mp - 9
-        year = yoe + era * 400 + (month <= 2 ? 1 : 0)
-        self.month = month
-        self.day = day
+        self.init(checkedYear: yoe + era * 400 + (month <= 2 ? 1 : 0), month: month, day: day)
     }
 
     /// Days since 1970-01-01 (negative before it).
@@ -71,8 +81,8 @@ public struct LocalDate: Hashable, Comparable, Sendable, CustomStringConvertible
         let index = year * 12 + (month - 1) + months
         let newYear = index / 12
         let newMonth = index % 12 + 1
-        let clamped = min(day, LocalDate.daysInMonth(year: newYear, month: newMonth))
-        return LocalDate(year: newYear, month: newMonth, day: clamped)!
+        let clamped = max(1, min(day, LocalDate.daysInMonth(year: newYear, month: newMonth)))
+        return LocalDate(checkedYear: newYear, month: newMonth, day: clamped)
     }
 
     public static func daysInMonth(year: Int, month: Int) -> Int {

@@ -1,3 +1,4 @@
+import CrierCore
 import Foundation
 import Logging
 import Synchronization
@@ -34,18 +35,21 @@ public final class ConsoleGateway: Gateway {
         logger.info(
             "NOT SENT TO WHATSAPP (console gateway)",
             metadata: ["session": "\(message.session)", "chat": "\(message.chatId)", "text": "\(message.text)"])
-        return SendReceipt(messageId: record.id)
+        return SendReceipt(messageId: GatewayMessageId(full: record.id, raw: record.id))
     }
 
     public func recentMessagesFromMe(session: String, chatId: String, since: Date) async throws -> [GatewayMessage] {
         recorded.withLock { records in
             records.reversed()
                 .filter { $0.message.session == session && $0.message.chatId == chatId && $0.sentAt >= since }
-                .map { GatewayMessage(id: $0.id, body: $0.message.text, timestamp: $0.sentAt) }
+                .map { GatewayMessage(id: GatewayMessageId(full: $0.id, raw: $0.id), body: $0.message.text, timestamp: $0.sentAt) }
         }
     }
 
-    public func ensureSession(named name: String) async throws -> SessionStatus { .working }
+    /// Every name is free: the console gateway has no sessions of its own to protect.
+    public func session(named name: String) async throws -> GatewaySession? { nil }
+    public func createSession(named name: String, setup: SessionSetup) async throws -> SessionStatus { .working }
+    public func startSession(_ name: String) async throws -> SessionStatus { .working }
     public func status(ofSession name: String) async throws -> SessionStatus { .working }
     public func restartSession(_ name: String) async throws -> SessionStatus { .working }
     public func logoutSession(_ name: String) async throws -> SessionStatus { .working }

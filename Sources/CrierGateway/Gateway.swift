@@ -1,3 +1,4 @@
+import CrierCore
 import Foundation
 
 /// The status of a WhatsApp session at the gateway, as WAHA names it. Only `WORKING` can send.
@@ -26,17 +27,17 @@ public struct OutgoingText: Hashable, Sendable {
 
 /// What the gateway said when it accepted a message; `messageId` is `nil` when it did not say.
 public struct SendReceipt: Hashable, Sendable {
-    public let messageId: String?
-    public init(messageId: String?) { self.messageId = messageId }
+    public let messageId: GatewayMessageId?
+    public init(messageId: GatewayMessageId?) { self.messageId = messageId }
 }
 
 /// A message the session itself sent, as the gateway reports it (for reconciliation).
 public struct GatewayMessage: Hashable, Sendable {
-    public let id: String?
+    public let id: GatewayMessageId?
     public let body: String
     public let timestamp: Date
 
-    public init(id: String?, body: String, timestamp: Date) {
+    public init(id: GatewayMessageId?, body: String, timestamp: Date) {
         self.id = id
         self.body = body
         self.timestamp = timestamp
@@ -51,6 +52,43 @@ public struct ChatSummary: Hashable, Sendable {
     public init(id: String, name: String?) {
         self.id = id
         self.name = name
+    }
+}
+
+/// A session as the gateway knows it.
+public struct GatewaySession: Hashable, Sendable {
+    public let name: String
+    public let status: SessionStatus
+    /// The owner tag Crier put in the session's metadata when it created it; `nil` for a session
+    /// created elsewhere (another tool, WAHA's dashboard, its `default` session).
+    public let owner: String?
+
+    public init(name: String, status: SessionStatus, owner: String?) {
+        self.name = name
+        self.status = status
+        self.owner = owner
+    }
+}
+
+/// What Crier sets on a session it creates: the owner tag, and where receipts should go.
+public struct SessionSetup: Hashable, Sendable {
+    /// The Crier user's public id, kept in the session's metadata as proof of who created it.
+    public let owner: String
+    /// Crier's webhook URL and HMAC key, when Crier knows its public URL and has a secret.
+    public let webhook: Webhook?
+
+    public struct Webhook: Hashable, Sendable {
+        public let url: String
+        public let hmacKey: String
+        public init(url: String, hmacKey: String) {
+            self.url = url
+            self.hmacKey = hmacKey
+        }
+    }
+
+    public init(owner: String, webhook: Webhook? = nil) {
+        self.owner = owner
+        self.webhook = webhook
     }
 }
 
@@ -88,8 +126,12 @@ public protocol Gateway: Sendable {
     func sendText(_ message: OutgoingText) async throws -> SendReceipt
     /// Messages the session sent to `chatId` since `since`, newest first.
     func recentMessagesFromMe(session: String, chatId: String, since: Date) async throws -> [GatewayMessage]
-    /// Creates and starts the session when the gateway does not have it yet; returns its status.
-    func ensureSession(named name: String) async throws -> SessionStatus
+    /// The session, or `nil` when the gateway has none by this name.
+    func session(named name: String) async throws -> GatewaySession?
+    /// Creates and starts a session configured as `setup` says; returns its status.
+    func createSession(named name: String, setup: SessionSetup) async throws -> SessionStatus
+    /// Starts a stopped session; returns its status.
+    func startSession(_ name: String) async throws -> SessionStatus
     /// The session's live status.
     func status(ofSession name: String) async throws -> SessionStatus
     /// The QR code to pair a phone with the session, as PNG.

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import CrierCore
 import Foundation
 import Logging
 import NIOCore
@@ -37,6 +38,8 @@ public struct WAHAClient: Gateway {
     /// (AsyncHTTPClient's default is 8 per host). The caller shuts it down.
     public static func makeHTTPClient(maxConnections: Int) -> HTTPClient {
         var configuration = HTTPClient.Configuration()
+        // A WAHA that is down fails fast instead of holding a request (and its caller) for long.
+        configuration.timeout.connect = .seconds(2)
         configuration.connectionPool = .init(
             idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: max(8, maxConnections))
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
@@ -65,22 +68,57 @@ public struct WAHAClient: Gateway {
         return items.compactMap { item in
             guard let body = item["body"] as? String else { return nil }
             let seconds = (item["timestamp"] as? NSNumber)?.doubleValue ?? 0
-            return GatewayMessage(id: item["id"] as? String, body: body, timestamp: Date(timeIntervalSince1970: seconds))
+            return GatewayMessage(
+                id: WAHAMessageIds.messageId(in: item, chatId: chatId), body: body,
+                timestamp: Date(timeIntervalSince1970: seconds))
         }
     }
 
     // MARK: Sessions
 
-    public func ensureSession(named name: String) async throws -> SessionStatus {
+    /// The metadata key that names the Crier user who created a session.
+    public static let ownerMetadataKey = "crier.owner"
+
+    public func session(named name: String) async throws -> GatewaySession? {
+        let response: Reply
         do {
-            let status = try await status(ofSession: name)
-            guard status == .stopped else { return status }
-            return try await sessionCommand(name, "start")
+            response = try await request(.GET, "/api/sessions/\(Self.segment(name))", operation: "session")
         } catch GatewayFailure.rejected(404, _, _) {
-            let response = try await request(
-                .POST, "/api/sessions", json: ["name": name, "start": true], operation: "createSession")
-            return Self.status(in: response.body) ?? .starting
+            return nil
         }
+        let object = (try? JSONSerialization.jsonObject(with: response.body)) as? [String: Any]
+        guard let status = (object?["status"] as? String).flatMap(SessionStatus.init(rawValue:)) else {
+            throw GatewayFailure.ambiguous(reason: "WAHA did not report a status for session \(name)")
+        }
+        let metadata = (object?["config"] as? [String: Any])?["metadata"] as? [String: Any]
+        return GatewaySession(name: name, status: status, owner: metadata?[Self.ownerMetadataKey] as? String)
+    }
+
+    public func createSession(named name: String, setup: SessionSetup) async throws -> SessionStatus {
+        let response = try await request(
+            .POST, "/api/sessions", json: ["name": name, "start": true, "config": Self.sessionConfig(setup)],
+            operation: "createSession")
+        return Self.status(in: response.body) ?? .starting
+    }
+
+    public func startSession(_ name: String) async throws -> SessionStatus { try await sessionCommand(name, "start") }
+
+    /// The configuration Crier depends on: the owner tag; WEBJS's tag events (without them WEBJS
+    /// emits no `message.ack`); NOWEB's store (without it no message history, so no reconciliation,
+    /// and no contacts), without a full sync of old history; and, when known, Crier's signed webhook.
+    static func sessionConfig(_ setup: SessionSetup) -> [String: Any] {
+        var config: [String: Any] = [
+            "metadata": [ownerMetadataKey: setup.owner],
+            "webjs": ["tagsEventsOn": true],
+            "noweb": ["markOnline": false, "store": ["enabled": true, "fullSync": false]],
+        ]
+        if let webhook = setup.webhook {
+            config["webhooks"] = [[
+                "url": webhook.url, "events": ["message.ack", "message.ack.group", "session.status"],
+                "hmac": ["key": webhook.hmacKey],
+            ]]
+        }
+        return config
     }
 
     public func status(ofSession name: String) async throws -> SessionStatus {
@@ -217,14 +255,10 @@ public struct WAHAClient: Gateway {
 
     // MARK: Response shapes
 
-    /// The sent message's id across engines: `id` string (GOWS) → `id._serialized` (WEBJS) → `key.id`
-    /// (NOWEB, serialized here); `nil` for an empty body.
-    static func messageId(in body: Data, chatId: String) -> String? {
+    /// The sent message's id across engines (see `WAHAMessageIds`); `nil` for an empty body.
+    static func messageId(in body: Data, chatId: String) -> GatewayMessageId? {
         guard let object = (try? JSONSerialization.jsonObject(with: body)) as? [String: Any] else { return nil }
-        if let id = object["id"] as? String { return id }
-        if let id = (object["id"] as? [String: Any])?["_serialized"] as? String { return id }
-        if let raw = (object["key"] as? [String: Any])?["id"] as? String { return "true_\(chatId)_\(raw)" }
-        return nil
+        return WAHAMessageIds.messageId(in: object, chatId: chatId)
     }
 
     static func status(in body: Data) -> SessionStatus? {
@@ -254,10 +288,7 @@ public struct WAHAClient: Gateway {
         }.sorted { ($0.name ?? $0.id, $0.id) < ($1.name ?? $1.id, $1.id) }
     }
 
-    static func chatId(_ value: Any?) -> String? {
-        if let id = value as? String { return id }
-        return (value as? [String: Any])?["_serialized"] as? String
-    }
+    static func chatId(_ value: Any?) -> String? { WAHAMessageIds.chatIdString(value) }
 
     /// A path segment with `@` and other reserved characters percent-encoded.
     static func segment(_ value: String) -> String {

@@ -48,6 +48,8 @@ public struct APIError: Error, HTTPResponseError, Sendable {
             switch error {
             case .notFound(let code, let message): return APIError(status: .notFound, code: code, message: message)
             case .conflict(let code, let message): return APIError(status: .conflict, code: code, message: message)
+            case .forbidden(let code, let message): return APIError(status: .forbidden, code: code, message: message)
+            case .invalid(let field, let code, let message): return .invalid(message, field: field, code: code)
             }
         case let failure as GatewayFailure:
             return gatewayError(failure)

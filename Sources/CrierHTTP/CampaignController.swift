@@ -12,6 +12,9 @@ struct CampaignController {
 
     static let defaultPageSize = 50
     static let maxPageSize = 200
+    /// With `include=messages` a campaign can carry 2,000 messages (up to 2 MB of text), so a page is
+    /// smaller: one request's work and answer stay bounded.
+    static let maxPageSizeWithMessages = 10
 
     func addRoutes(to group: RouterGroup<Context>) {
         group.post(use: create)
@@ -75,20 +78,22 @@ struct CampaignController {
 
     private func list(_ listing: CampaignListing, request: Request, context: Context) async throws -> Response {
         let query = request.uri.queryParameters
-        var limit = Self.defaultPageSize
+        let include = query.get("include")
+        guard include == nil || include == "messages" else {
+            throw APIError.invalid("include accepts only 'messages'", field: "include")
+        }
+        let maxLimit = include == nil ? Self.maxPageSize : Self.maxPageSizeWithMessages
+        var limit = min(Self.defaultPageSize, maxLimit)
         if let text = query.get("limit") {
-            guard let value = Int(text), (1...Self.maxPageSize).contains(value) else {
-                throw APIError.invalid("limit must be a whole number from 1 to \(Self.maxPageSize)", field: "limit")
+            guard let value = Int(text), (1...maxLimit).contains(value) else {
+                let context = include == nil ? "" : " with include=messages"
+                throw APIError.invalid("limit must be a whole number from 1 to \(maxLimit)\(context)", field: "limit")
             }
             limit = value
         }
         let cursor = query.get("cursor")
-        if let cursor, cursor.isEmpty || !cursor.allSatisfy({ $0.isASCII && $0.isNumber }) {
+        if let cursor, cursor.isEmpty || cursor.utf8.count > 64 {
             throw APIError.invalid("cursor must be a value returned in X-Next-Cursor", field: "cursor")
-        }
-        let include = query.get("include")
-        guard include == nil || include == "messages" else {
-            throw APIError.invalid("include accepts only 'messages'", field: "include")
         }
         let page = try await campaigns.campaigns(
             listing, for: try context.requireUser(), limit: limit, cursor: cursor, includeMessages: include != nil)
@@ -161,7 +166,7 @@ enum CampaignJSON {
 
     static func message(_ message: StoredMessage) -> JSONValue {
         .object([
-            "id": .string(String(message.id)),
+            "id": .string(message.publicId),
             "content": .string(message.content),
             "scheduledAt": .instant(message.scheduledAt),
             "sentAt": .instant(message.sentAt),

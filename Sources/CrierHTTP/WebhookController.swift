@@ -1,4 +1,5 @@
 import CrierCore
+import CrierGateway
 import CrierStorage
 import Crypto
 import Foundation
@@ -16,6 +17,13 @@ struct WebhookController<Context: RequestContext> {
     /// Called when a session reports WORKING, so waiting messages go out at once.
     let sessionRecovered: @Sendable () -> Void
 
+    /// Events older than this are refused: WAHA's retries end long before (15 × 2 s by default).
+    static var freshness: TimeInterval { 24 * 3600 }
+    /// How far ahead of our clock an event may be dated (the gateway's clock is not ours).
+    static var futureTolerance: TimeInterval { 5 * 60 }
+    /// Event ids are remembered well beyond the freshness window, so no accepted retry is applied twice.
+    static var eventIdRetention: TimeInterval { 7 * 24 * 3600 }
+
     func addRoutes(to router: Router<Context>) {
         router.post("api/webhooks/waha", use: receive)
     }
@@ -32,32 +40,29 @@ struct WebhookController<Context: RequestContext> {
         else {
             throw APIError.unauthorized("Missing or invalid X-Webhook-Hmac signature")
         }
-        guard let envelope = (try? JSONSerialization.jsonObject(with: body)) as? [String: Any],
-            let eventId = envelope["id"] as? String, let event = envelope["event"] as? String
-        else {
-            throw APIError.invalid("A WAHA webhook needs a JSON body with id and event", field: nil, code: "malformed_json")
+        let event: WAHAWebhookEvent
+        do {
+            event = try WAHAWebhookEvent.decode(body)
+        } catch {
+            throw APIError.invalid(error.description, field: nil, code: "malformed_webhook")
         }
         let now = clock.now()
-        guard try await store.recordWebhookEvent(id: eventId, now: now) else {
+        let at = event.timestamp ?? now
+        guard at >= now.addingTimeInterval(-Self.freshness), at <= now.addingTimeInterval(Self.futureTolerance) else {
+            throw APIError.invalid(
+                "Event is dated \(at.formatted(.iso8601)), outside the \(Int(Self.freshness / 3600)) hours Crier accepts",
+                field: "timestamp", code: "stale_event")
+        }
+        guard try await store.recordWebhookEvent(id: event.id, now: now, retention: Self.eventIdRetention) else {
             return JSONValue.response(.object(["received": .bool(true), "duplicate": .bool(true)]))
         }
-        let payload = envelope["payload"] as? [String: Any] ?? [:]
-        let at = (envelope["timestamp"] as? NSNumber).map { Date(timeIntervalSince1970: $0.doubleValue / 1000) } ?? now
-        switch event {
-        case "message.ack", "message.ack.group":
-            if let id = payload["id"] as? String, let ack = (payload["ack"] as? NSNumber)?.intValue,
-                let level = AckLevel(rawValue: ack)
-            {
-                try await store.recordAck(gatewayMessageId: id, level: level, at: at)
-            }
-        case "session.status":
-            if let name = (payload["name"] as? String) ?? (envelope["session"] as? String),
-                let status = payload["status"] as? String
-            {
-                try await store.recordSessionStatus(name: name, status: status, at: at)
-                if status == "WORKING" { sessionRecovered() }
-            }
-        default:
+        switch event.kind {
+        case .ack(let session, let messageId, let level):
+            try await store.recordAck(session: session, rawMessageId: messageId.raw, level: level, at: at)
+        case .sessionStatus(let session, let status):
+            try await store.recordSessionStatus(name: session, status: status, at: at)
+            if status == SessionStatus.working.rawValue { sessionRecovered() }
+        case .ignored:
             break
         }
         return JSONValue.response(.object(["received": .bool(true), "duplicate": .bool(false)]))

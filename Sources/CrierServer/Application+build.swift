@@ -86,7 +86,8 @@ func makeComponents(
         campaigns: CampaignService(
             store: store, clock: clock, validator: CampaignValidator(defaultTimeZone: configuration.defaultTimeZone),
             onScheduleChange: { wakeUp.signal() }),
-        sessions: SessionService(store: store, gateway: gateway, clock: clock),
+        sessions: SessionService(
+            store: store, gateway: gateway, clock: clock, webhook: configuration.sessionWebhook),
         accounts: AccountService(store: store, clock: clock),
         webhookSecret: configuration.webhookSecret,
         renderMetrics: { registry.emitToString() },
@@ -94,6 +95,14 @@ func makeComponents(
     services.append(dispatcher)
     return ServerComponents(
         store: store, gateway: gateway, dispatcher: dispatcher, dependencies: dependencies, services: services)
+}
+
+extension ServerConfiguration {
+    /// The webhook WAHA should call for sessions Crier creates: needs both the public URL and a secret.
+    var sessionWebhook: SessionSetup.Webhook? {
+        guard let publicURL, let webhookSecret else { return nil }
+        return SessionSetup.Webhook(url: publicURL + "/api/webhooks/waha", hmacKey: webhookSecret)
+    }
 }
 
 extension DatabaseLocation {

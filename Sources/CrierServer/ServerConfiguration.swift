@@ -48,13 +48,14 @@ public struct ServeFlags: Sendable {
     public var wahaURL: String?
     public var grace: String?
     public var sendGap: String?
-    public var webhookSecret: String?
     public var maxInFlight: String?
+    public var publicURL: String?
+    public var lease: String?
 
     public init(
         bind: String? = nil, database: String? = nil, defaultTimeZone: String? = nil, logLevel: String? = nil,
         gateway: String? = nil, wahaURL: String? = nil, grace: String? = nil, sendGap: String? = nil,
-        webhookSecret: String? = nil, maxInFlight: String? = nil
+        maxInFlight: String? = nil, publicURL: String? = nil, lease: String? = nil
     ) {
         self.bind = bind
         self.database = database
@@ -64,8 +65,9 @@ public struct ServeFlags: Sendable {
         self.wahaURL = wahaURL
         self.grace = grace
         self.sendGap = sendGap
-        self.webhookSecret = webhookSecret
         self.maxInFlight = maxInFlight
+        self.publicURL = publicURL
+        self.lease = lease
     }
 }
 
@@ -78,8 +80,13 @@ public struct ServerConfiguration: Sendable {
     public var defaultTimeZone = "UTC"
     public var logLevel = Logger.Level.info
     public var gateway = GatewayChoice.console
-    /// HMAC-SHA512 key WAHA signs its webhooks with; webhooks are refused while it is unset.
+    /// HMAC-SHA512 key WAHA signs its webhooks with; webhooks are refused while it is unset. Read from
+    /// the environment only: flags show in `ps`.
     public var webhookSecret: String?
+    /// How WAHA reaches this server (`https://crier.example.org`), for per-session webhooks.
+    public var publicURL: String?
+    /// The shortest webhook secret accepted.
+    public static let minWebhookSecretLength = 16
     public var dispatcher = DispatcherConfiguration()
     /// Deadline for gateway requests other than sends (session status, QR, groups). Not a setting:
     /// tests shorten it.
@@ -157,14 +164,24 @@ public struct ServerConfiguration: Sendable {
             }
             configuration.dispatcher.maxInFlight = count
         }
-        if let lease = environment["CRIER_LEASE"] {
+        if let lease = flags.lease ?? environment["CRIER_LEASE"] {
             guard let seconds = DispatcherConfiguration.parseDuration(lease), (1...600).contains(seconds) else {
-                throw ConfigurationError("CRIER_LEASE: '\(lease)' is not a duration from 1s to 10m")
+                throw ConfigurationError("--lease: '\(lease)' is not a duration from 1s to 10m")
             }
             configuration.dispatcher.leaseDuration = seconds
         }
-        if let secret = flags.webhookSecret ?? environment["CRIER_WEBHOOK_SECRET"], !secret.isEmpty {
+        if let secret = environment["CRIER_WEBHOOK_SECRET"], !secret.isEmpty {
+            guard secret.count >= minWebhookSecretLength else {
+                throw ConfigurationError(
+                    "CRIER_WEBHOOK_SECRET must be at least \(minWebhookSecretLength) characters (e.g. openssl rand -hex 32)")
+            }
             configuration.webhookSecret = secret
+        }
+        if let publicURL = flags.publicURL ?? environment["CRIER_PUBLIC_URL"], !publicURL.isEmpty {
+            guard let url = URL(string: publicURL), ["http", "https"].contains(url.scheme ?? ""), url.host != nil else {
+                throw ConfigurationError("--public-url: '\(publicURL)' is not an http(s) URL (e.g. https://crier.example.org)")
+            }
+            configuration.publicURL = publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL
         }
         return configuration
     }

@@ -41,7 +41,7 @@ public struct ClaimedMessage: Hashable, Sendable {
 /// How one claim ended.
 public enum SendOutcome: Hashable, Sendable {
     /// Accepted by the gateway (or found there by reconciliation).
-    case sent(gatewayMessageId: String?)
+    case sent(gatewayMessageId: GatewayMessageId?)
     /// Back to pending, to be tried at `at`. `needsReconcile` when the send may have gone out.
     case retry(at: Date, reason: String, needsReconcile: Bool, sendStartedAt: Date?)
     /// The session is not WORKING: back to pending until `until`, no attempt counted.
@@ -71,11 +71,6 @@ public struct AttemptLog: Hashable, Sendable {
     }
 }
 
-/// A gateway acknowledgement level (WAHA's `ack`).
-public enum AckLevel: Int, Sendable {
-    case error = -1, pending = 0, server = 1, device = 2, read = 3, played = 4
-}
-
 /// The dispatcher's view of the store: claims with leases and fencing, outcomes, recovery, acks.
 public protocol DispatchStore: Sendable {
     /// Atomically claims up to `limit` pending messages due at `now`, oldest due first, leased to
@@ -97,12 +92,13 @@ public protocol DispatchStore: Sendable {
     func markMissed(scheduledBefore cutoff: Date, reason: String, now: Date) async throws -> Int
     /// When the earliest pending message falls due.
     func nextDueAt() async throws -> Date?
-    /// Records a webhook event id; `false` when it was seen before.
-    func recordWebhookEvent(id: String, now: Date) async throws -> Bool
-    /// Applies a delivery or read acknowledgement to the message with this gateway id. Returns whether
-    /// a message matched.
+    /// Records a webhook event id, remembered for `retention`; `false` when it was seen before.
+    func recordWebhookEvent(id: String, now: Date, retention: TimeInterval) async throws -> Bool
+    /// Applies a delivery or read receipt to the message sent through session `session` with this raw
+    /// gateway id. A receipt dated more than a minute before the send is ignored. Returns whether a
+    /// message matched.
     @discardableResult
-    func recordAck(gatewayMessageId: String, level: AckLevel, at: Date) async throws -> Bool
+    func recordAck(session: String, rawMessageId: String, level: AckLevel, at: Date) async throws -> Bool
     /// Remembers the last status the gateway reported for a session.
     func recordSessionStatus(name: String, status: String, at: Date) async throws
 }

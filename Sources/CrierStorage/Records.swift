@@ -4,6 +4,8 @@ import Foundation
 /// An account. Passwords and tokens are only ever held as hashes.
 public struct User: Hashable, Sendable {
     public let id: Int64
+    /// Opaque id shown outside the database (the owner tag of sessions created at the gateway).
+    public let publicId: String
     public let email: String
     public let name: String?
     public let isAdmin: Bool
@@ -23,6 +25,8 @@ public struct WhatsAppSession: Hashable, Sendable {
 /// A message row of a campaign's current schedule.
 public struct StoredMessage: Hashable, Sendable {
     public let id: Int64
+    /// The opaque id the API shows.
+    public let publicId: String
     public let occurrenceIndex: Int
     public let occurrenceDate: LocalDate
     public let scheduledAt: Date
@@ -71,4 +75,12 @@ public struct CampaignPage: Sendable {
     public let campaigns: [StoredCampaign]
     /// Pass back as `cursor` to get the next page; `nil` on the last page.
     public let nextCursor: String?
+}
+
+/// An API token's public face: never the token itself, which is shown once and stored as a hash.
+public struct APITokenInfo: Hashable, Sendable {
+    public let id: String
+    public let label: String?
+    public let createdAt: Date
+    public let lastUsedAt: Date?
 }

@@ -109,6 +109,21 @@ enum SQLiteMigrations {
                 ALTER TABLE whatsapp_sessions ADD COLUMN gateway_status_at INTEGER;
                 """)
         }
+        migrator.registerMigration("0003-public-ids") { db in
+            // Public ids are opaque: users (tagged at the gateway as session owners), tokens (listed and
+            // revoked by id) and messages (shown by the API) stop exposing row numbers.
+            try db.execute(sql: """
+                ALTER TABLE users ADD COLUMN public_id TEXT;
+                UPDATE users SET public_id = lower(hex(randomblob(16)));
+                CREATE UNIQUE INDEX users_public_id ON users(public_id);
+                ALTER TABLE api_tokens ADD COLUMN public_id TEXT;
+                UPDATE api_tokens SET public_id = lower(hex(randomblob(8)));
+                CREATE UNIQUE INDEX api_tokens_public_id ON api_tokens(public_id);
+                ALTER TABLE api_tokens ADD COLUMN last_used_at INTEGER;
+                ALTER TABLE messages ADD COLUMN public_id TEXT;
+                UPDATE messages SET public_id = lower(hex(randomblob(12)));
+                """)
+        }
         return migrator
     }
 }

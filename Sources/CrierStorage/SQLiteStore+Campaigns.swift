@@ -90,13 +90,21 @@ extension SQLiteStore {
     public func campaigns(
         ownerId: Int64, listing: CampaignListing, limit: Int, cursor: String?, includeMessages: Bool
     ) async throws -> CampaignPage {
-        let after = cursor.flatMap(Int64.init) ?? Int64.max
         let openMessages = """
             EXISTS (SELECT 1 FROM messages m WHERE m.campaign_id = c.id AND m.schedule_version = c.schedule_version
                     AND m.status IN ('pending', 'sending'))
             """
         let filter = listing == .active ? openMessages : "NOT " + openMessages
         return try await writer.read { db in
+            var after = Int64.max
+            if let cursor {
+                guard
+                    let rowId = try Int64.fetchOne(
+                        db, sql: "SELECT id FROM campaigns WHERE public_id = ? AND owner_id = ?",
+                        arguments: [cursor, ownerId])
+                else { throw DomainError.invalidCursor }
+                after = rowId
+            }
             let rows = try Row.fetchAll(
                 db,
                 sql: Self.campaignSelect + """
@@ -106,7 +114,7 @@ extension SQLiteStore {
                 arguments: [ownerId, after, limit + 1])
             let page = Array(rows.prefix(limit))
             let campaigns = try Self.assemble(page, includeMessages: includeMessages, db: db)
-            let next: String? = rows.count > limit ? String(page.last!["id"] as Int64) : nil
+            let next: String? = rows.count > limit ? page.last.map { $0["public_id"] } : nil
             return CampaignPage(campaigns: campaigns, nextCursor: next)
         }
     }
@@ -132,8 +140,8 @@ extension SQLiteStore {
         let statement = try db.cachedStatement(
             sql: """
                 INSERT INTO messages (campaign_id, schedule_version, occurrence_index, occurrence_date, scheduled_at,
-                    content, next_attempt_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?)
+                    content, next_attempt_at, public_id)
+                VALUES (?, ?, ?, ?, ?, ?, ?, lower(hex(randomblob(12))))
                 """)
         for message in messages {
             let at = message.scheduledAt.millis
@@ -213,7 +221,7 @@ extension SQLiteStore {
 extension StoredMessage {
     init(row: Row) {
         self.init(
-            id: row["id"], occurrenceIndex: row["occurrence_index"],
+            id: row["id"], publicId: row["public_id"], occurrenceIndex: row["occurrence_index"],
             occurrenceDate: LocalDate(iso: row["occurrence_date"])!, scheduledAt: Date(millis: row["scheduled_at"]),
             content: row["content"], status: MessageStatus(rawValue: row["status"]) ?? .pending,
             attemptCount: row["attempt_count"], sentAt: (row["sent_at"] as Int64?).map(Date.init(millis:)),

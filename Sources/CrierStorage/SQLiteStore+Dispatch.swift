@@ -62,7 +62,7 @@ extension SQLiteStore {
                         UPDATE messages SET status = 'sent', sent_at = ?, gateway_message_id = ?, gateway_raw_id = ?,
                             needs_reconcile = 0, failed_reason = NULL, \(released) \(fence)
                         """,
-                    arguments: [log.finishedAt.millis, gatewayId, gatewayId.map(rawMessageId), attempted, claim.id,
+                    arguments: [log.finishedAt.millis, gatewayId?.full, gatewayId?.raw, attempted, claim.id,
                                 claim.claimToken])
             case .retry(let at, let reason, let needsReconcile, let sendStartedAt):
                 try db.execute(
@@ -146,11 +146,11 @@ extension SQLiteStore {
         }
     }
 
-    public func recordWebhookEvent(id: String, now: Date) async throws -> Bool {
+    public func recordWebhookEvent(id: String, now: Date, retention: TimeInterval) async throws -> Bool {
         try await transaction { db in
             try db.execute(
                 sql: "DELETE FROM webhook_events WHERE received_at < ?",
-                arguments: [now.addingTimeInterval(-7 * 86_400).millis])
+                arguments: [now.addingTimeInterval(-retention).millis])
             try db.execute(
                 sql: "INSERT OR IGNORE INTO webhook_events (event_id, received_at) VALUES (?, ?)",
                 arguments: [id, now.millis])
@@ -159,20 +159,25 @@ extension SQLiteStore {
     }
 
     @discardableResult
-    public func recordAck(gatewayMessageId: String, level: AckLevel, at: Date) async throws -> Bool {
-        guard level.rawValue >= AckLevel.device.rawValue else { return false }
+    public func recordAck(session: String, rawMessageId: String, level: AckLevel, at: Date) async throws -> Bool {
+        guard level >= .device else { return false }
         return try await transaction { db in
-            let read = level.rawValue >= AckLevel.read.rawValue
+            let read = level >= .read
             try db.execute(
                 sql: """
                     UPDATE messages SET delivered_at = COALESCE(delivered_at, ?),
                         read_at = CASE WHEN ? THEN COALESCE(read_at, ?) ELSE read_at END
-                    WHERE status = 'sent' AND (gateway_message_id = ? OR gateway_raw_id = ?)
+                    WHERE status = 'sent' AND gateway_raw_id = ? AND sent_at - ? <= ?
+                        AND campaign_id IN (SELECT c.id FROM campaigns c JOIN whatsapp_sessions s ON s.id = c.session_id
+                                            WHERE s.name = ?)
                     """,
-                arguments: [at.millis, read, at.millis, gatewayMessageId, rawMessageId(gatewayMessageId)])
+                arguments: [at.millis, read, at.millis, rawMessageId, Int64(Self.receiptClockSkew * 1000), at.millis, session])
             return db.changesCount > 0
         }
     }
+
+    /// How far before the recorded send a receipt may be dated (the gateway's clock is not ours).
+    static let receiptClockSkew: TimeInterval = 60
 
     public func recordSessionStatus(name: String, status: String, at: Date) async throws {
         try await transaction { db in
@@ -190,11 +195,4 @@ extension SQLiteStore {
                 """,
             arguments: [messageId, log.startedAt.millis, log.finishedAt.millis, log.outcome, log.gatewayStatus, log.reason])
     }
-}
-
-/// The raw part of a serialized WhatsApp message id (`true_<chat>_<raw>[_<participant>]`), which acks
-/// from every engine share; an id without that shape is its own raw id.
-func rawMessageId(_ id: String) -> String {
-    let parts = id.split(separator: "_", omittingEmptySubsequences: false)
-    return parts.count >= 3 ? String(parts[2]) : id
 }

@@ -57,10 +57,16 @@ public final class SQLiteStore: Store {
             if try Row.fetchOne(db, sql: "SELECT 1 FROM users WHERE email = ?", arguments: [email]) != nil {
                 throw DomainError.emailTaken
             }
+            let publicId = newPublicId()
             try db.execute(
-                sql: "INSERT INTO users (email, name, password_hash, is_admin, created_at) VALUES (?, ?, ?, ?, ?)",
-                arguments: [email, name, passwordHash, isAdmin, at.millis])
-            return User(id: db.lastInsertedRowID, email: email, name: name, isAdmin: isAdmin, createdAt: at.wholeMillis)
+                sql: """
+                    INSERT INTO users (public_id, email, name, password_hash, is_admin, created_at)
+                    VALUES (?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [publicId, email, name, passwordHash, isAdmin, at.millis])
+            return User(
+                id: db.lastInsertedRowID, publicId: publicId, email: email, name: name, isAdmin: isAdmin,
+                createdAt: at.wholeMillis)
         }
     }
 
@@ -74,20 +80,55 @@ public final class SQLiteStore: Store {
         try await writer.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM users") ?? 0 }
     }
 
-    public func addAPIToken(userId: Int64, label: String?, tokenHash: String, at: Date) async throws {
+    public func users() async throws -> [User] {
+        try await writer.read { db in try Row.fetchAll(db, sql: "SELECT * FROM users ORDER BY id").map(User.init(row:)) }
+    }
+
+    public func addAPIToken(userId: Int64, label: String?, tokenHash: String, at: Date) async throws -> String {
+        let publicId = String(newPublicId().replacingOccurrences(of: "-", with: "").prefix(16))
         try await transaction { db in
             try db.execute(
-                sql: "INSERT INTO api_tokens (user_id, label, token_hash, created_at) VALUES (?, ?, ?, ?)",
-                arguments: [userId, label, tokenHash, at.millis])
+                sql: "INSERT INTO api_tokens (public_id, user_id, label, token_hash, created_at) VALUES (?, ?, ?, ?, ?)",
+                arguments: [publicId, userId, label, tokenHash, at.millis])
+        }
+        return publicId
+    }
+
+    public func user(apiTokenHash: String, at: Date) async throws -> User? {
+        let found = try await writer.read { db in
+            try Row.fetchOne(
+                db,
+                sql: """
+                    SELECT u.*, t.id AS token_row, t.last_used_at FROM api_tokens t JOIN users u ON u.id = t.user_id
+                    WHERE t.token_hash = ?
+                    """,
+                arguments: [apiTokenHash]
+            ).map { row in (User(row: row), row["token_row"] as Int64, row["last_used_at"] as Int64?) }
+        }
+        guard let (user, tokenRow, lastUsed) = found else { return nil }
+        // Noted at most once a minute, so authentication stays a read.
+        if (lastUsed ?? .min) < at.millis - 60_000 {
+            try await writer.write { db in
+                try db.execute(sql: "UPDATE api_tokens SET last_used_at = ? WHERE id = ?", arguments: [at.millis, tokenRow])
+            }
+        }
+        return user
+    }
+
+    public func apiTokens(userId: Int64) async throws -> [APITokenInfo] {
+        try await writer.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM api_tokens WHERE user_id = ? ORDER BY id", arguments: [userId]).map {
+                APITokenInfo(
+                    id: $0["public_id"], label: $0["label"], createdAt: Date(millis: $0["created_at"]),
+                    lastUsedAt: ($0["last_used_at"] as Int64?).map(Date.init(millis:)))
+            }
         }
     }
 
-    public func user(apiTokenHash: String) async throws -> User? {
-        try await writer.read { db in
-            try Row.fetchOne(
-                db, sql: "SELECT u.* FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = ?",
-                arguments: [apiTokenHash]
-            ).map(User.init(row:))
+    public func revokeAPIToken(id: String, userId: Int64) async throws -> Bool {
+        try await transaction { db in
+            try db.execute(sql: "DELETE FROM api_tokens WHERE public_id = ? AND user_id = ?", arguments: [id, userId])
+            return db.changesCount > 0
         }
     }
 
@@ -105,6 +146,12 @@ public final class SQLiteStore: Store {
                 sql: "INSERT INTO whatsapp_sessions (public_id, owner_id, name, created_at) VALUES (?, ?, ?, ?)",
                 arguments: [session.id, ownerId, name, at.millis])
             return (session, true)
+        }
+    }
+
+    public func sessionOwner(name: String) async throws -> Int64? {
+        try await writer.read { db in
+            try Int64.fetchOne(db, sql: "SELECT owner_id FROM whatsapp_sessions WHERE name = ?", arguments: [name])
         }
     }
 
@@ -133,8 +180,13 @@ public final class SQLiteStore: Store {
 func newPublicId() -> String { UUID().uuidString.lowercased() }
 
 extension Date {
-    /// Milliseconds since 1970, the storage form of every instant.
-    var millis: Int64 { Int64((timeIntervalSince1970 * 1000).rounded()) }
+    /// Milliseconds since 1970, the storage form of every instant; clamped to Int64 so that no instant,
+    /// however absurd, can trap.
+    var millis: Int64 {
+        let value = (timeIntervalSince1970 * 1000).rounded()
+        guard value.isFinite else { return value > 0 ? .max : .min }
+        return Int64(exactly: value) ?? (value > 0 ? .max : .min)
+    }
     /// This instant as storage will give it back.
     var wholeMillis: Date { Date(millis: millis) }
     init(millis: Int64) { self.init(timeIntervalSince1970: TimeInterval(millis) / 1000) }
@@ -143,7 +195,7 @@ extension Date {
 extension User {
     init(row: Row) {
         self.init(
-            id: row["id"], email: row["email"], name: row["name"], isAdmin: row["is_admin"],
+            id: row["id"], publicId: row["public_id"], email: row["email"], name: row["name"], isAdmin: row["is_admin"],
             createdAt: Date(millis: row["created_at"]))
     }
 }

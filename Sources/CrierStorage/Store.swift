@@ -15,13 +15,22 @@ public protocol Store: DispatchStore {
     func createUser(email: String, name: String?, passwordHash: String, isAdmin: Bool, at: Date) async throws -> User
     func user(email: String) async throws -> User?
     func userCount() async throws -> Int
-    func addAPIToken(userId: Int64, label: String?, tokenHash: String, at: Date) async throws
-    func user(apiTokenHash: String) async throws -> User?
+    /// Every user, oldest first.
+    func users() async throws -> [User]
+    /// Stores a token's hash; returns the token's public id.
+    func addAPIToken(userId: Int64, label: String?, tokenHash: String, at: Date) async throws -> String
+    /// The token's user, noting the use at `at`.
+    func user(apiTokenHash: String, at: Date) async throws -> User?
+    func apiTokens(userId: Int64) async throws -> [APITokenInfo]
+    /// Deletes the user's token with this public id; `false` when there is none.
+    func revokeAPIToken(id: String, userId: Int64) async throws -> Bool
 
     // MARK: WhatsApp sessions
     /// Registers `name` for `ownerId`; returns the existing row (`created == false`) when the owner
     /// registered it before. Throws `DomainError.sessionNameTaken` when another user holds it.
     func registerSession(name: String, ownerId: Int64, at: Date) async throws -> (session: WhatsAppSession, created: Bool)
+    /// Who registered the session with this gateway name, if anyone.
+    func sessionOwner(name: String) async throws -> Int64?
     func sessions(ownerId: Int64) async throws -> [WhatsAppSession]
     /// The owner's session with this public id or, failing that, this gateway name.
     func session(idOrName: String, ownerId: Int64) async throws -> WhatsAppSession?
@@ -42,6 +51,8 @@ public protocol Store: DispatchStore {
     func deleteCampaign(campaignId: String, ownerId: Int64, at: Date) async throws
     /// The campaign with its messages, deleted or not; `nil` when missing or not the owner's.
     func campaign(id: String, ownerId: Int64) async throws -> StoredCampaign?
+    /// A page of the owner's campaigns, newest first, after the campaign whose public id is `cursor`.
+    /// Throws `DomainError.invalidCursor` when `cursor` is not one of the owner's campaigns.
     func campaigns(
         ownerId: Int64, listing: CampaignListing, limit: Int, cursor: String?, includeMessages: Bool
     ) async throws -> CampaignPage

@@ -46,6 +46,8 @@ public final class WAHADouble: Sendable {
     struct State {
         var engine = Engine.gows
         var sessions: [String: SessionStatus] = [:]
+        /// The `config` each session was created with, as JSON.
+        var sessionConfigs: [String: Data] = [:]
         var unknownSessionStatus: SessionStatus? = .working
         var faults: [SendFault] = []
         var latency: Duration = .zero
@@ -84,6 +86,18 @@ public final class WAHADouble: Sendable {
     public func setSessionStatus(_ name: String, _ status: SessionStatus) { state.withLock { $0.sessions[name] = status } }
     /// The status of sessions never set explicitly; `nil` makes them unknown (404).
     public func setUnknownSessionStatus(_ status: SessionStatus?) { state.withLock { $0.unknownSessionStatus = status } }
+    /// The `config` object the session was created with through `POST /api/sessions`.
+    public func sessionConfig(_ name: String) -> [String: Any]? {
+        state.withLock { $0.sessionConfigs[name] }.flatMap { try? JSONSerialization.jsonObject(with: $0) as? [String: Any] }
+    }
+    /// Makes a session exist as if created outside Crier (or by Crier, with `metadata`).
+    public func addSession(_ name: String, status: SessionStatus, metadata: [String: String]? = nil) {
+        let config = metadata.flatMap { try? JSONSerialization.data(withJSONObject: ["metadata": $0]) }
+        state.withLock {
+            $0.sessions[name] = status
+            $0.sessionConfigs[name] = config
+        }
+    }
     public func setMessageListFails(_ fails: Bool) { state.withLock { $0.messageListFails = fails } }
     public func requireAPIKey(_ key: String?) { state.withLock { $0.apiKey = key } }
 
@@ -127,12 +141,22 @@ public final class WAHADouble: Sendable {
         router.get("api/sessions/:name") { _, context in
             let name = try context.parameters.require("name")
             guard let status = self.sessionStatus(name) else { return Self.json(["message": "We didn't find a session with name '\(name)'"], status: .notFound) }
-            return Self.json(["name": name, "status": status.rawValue, "engine": ["engine": "GOWS"]])
+            var info: [String: Any] = ["name": name, "status": status.rawValue, "engine": ["engine": "GOWS"]]
+            info["config"] = self.sessionConfig(name)
+            return Self.json(info)
         }
         router.post("api/sessions") { request, context in
             let body = try await Self.body(request, context: context)
             let name = body["name"] as? String ?? "default"
-            self.setSessionStatus(name, .scanQRCode)
+            let exists = self.state.withLock { $0.sessions[name] != nil }
+            guard !exists else {
+                return Self.json(["statusCode": 422, "message": "Session '\(name)' already exists", "error": "Unprocessable Entity"], status: .unprocessableContent)
+            }
+            let config = (body["config"] as? [String: Any]).flatMap { try? JSONSerialization.data(withJSONObject: $0) }
+            self.state.withLock {
+                $0.sessions[name] = .scanQRCode
+                $0.sessionConfigs[name] = config
+            }
             return Self.json(["name": name, "status": SessionStatus.scanQRCode.rawValue], status: .created)
         }
         for (command, status) in [("start", SessionStatus.scanQRCode), ("restart", .starting), ("logout", .scanQRCode), ("stop", .stopped)] {

@@ -16,7 +16,12 @@ struct DatabaseOptions: ParsableArguments {
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the HTTP API and the dispatcher (migrates the database first).",
-        discussion: "The WAHA API key is read only from the environment: CRIER_WAHA_API_KEY.")
+        discussion: """
+            Secrets are read only from the environment, never from flags (which show in `ps`):
+              CRIER_WAHA_API_KEY     WAHA's API key (X-Api-Key).
+              CRIER_WEBHOOK_SECRET   HMAC-SHA512 key WAHA signs webhooks with, at least 16 characters;
+                                     webhooks are refused without one.
+            """)
 
     @OptionGroup var databaseOptions: DatabaseOptions
 
@@ -41,8 +46,11 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Gateway requests open at once (env CRIER_MAX_IN_FLIGHT; default 100).")
     var maxInFlight: String?
 
-    @Option(help: "HMAC key WAHA signs webhooks with (env CRIER_WEBHOOK_SECRET; webhooks are refused without one).")
-    var webhookSecret: String?
+    @Option(help: "How WAHA reaches this server, e.g. https://crier.example.org (env CRIER_PUBLIC_URL); with CRIER_WEBHOOK_SECRET, sessions Crier creates get a signed webhook for receipts.")
+    var publicUrl: String?
+
+    @Option(help: "How long a claimed message stays claimed without renewal before another process may recover it, 1s to 10m (env CRIER_LEASE; default 30s).")
+    var lease: String?
 
     @Option(help: "trace, debug, info, notice, warning, error or critical (env CRIER_LOG_LEVEL; default info).")
     var logLevel: String?
@@ -51,8 +59,8 @@ struct Serve: AsyncParsableCommand {
         let configuration = try ServerConfiguration.resolve(
             ServeFlags(
                 bind: bind, database: databaseOptions.database, defaultTimeZone: defaultTimeZone, logLevel: logLevel,
-                gateway: gateway, wahaURL: wahaUrl, grace: grace, sendGap: sendGap, webhookSecret: webhookSecret,
-                maxInFlight: maxInFlight))
+                gateway: gateway, wahaURL: wahaUrl, grace: grace, sendGap: sendGap, maxInFlight: maxInFlight,
+                publicURL: publicUrl, lease: lease))
         var logger = Logger(label: "crier")
         logger.logLevel = configuration.logLevel
         let app = try await buildApplication(configuration, logger: logger)

@@ -92,10 +92,24 @@ struct MessageRenderingTests {
         let exact = String(repeating: "x", count: 4096)
         #expect(try plan(sampleInput(end: "2026-03-01", template: exact, freeForm: true)).count == 1)
         #expect(throws: CampaignValidationError(
-            field: "messageTemplate", message: "The message for 2026-03-01 is 4097 characters; the maximum is 4096")
+            field: "messageTemplate", message: "The message for 2026-03-01 is longer than the maximum of 4096 characters")
         ) {
             try plan(sampleInput(end: "2026-03-01", template: exact + "y", freeForm: true))
         }
+    }
+
+    @Test("a campaign's messages may not hold more than 2 MB of text in all")
+    func totalSize() throws {
+        // 1827 daily messages (five years) of 1,200 bytes each: every one is legal, together 2.2 MB.
+        let long = String(repeating: "x", count: 1_200)
+        #expect(throws: CampaignValidationError(
+            field: "messageTemplate",
+            message: "This campaign's 1827 messages would hold more than 2 MB of text; shorten the template or the date range")
+        ) {
+            try plan(sampleInput(end: "2031-03-01", template: long, freeForm: true))
+        }
+        #expect(try plan(sampleInput(end: "2031-03-01", template: String(repeating: "x", count: 1_100), freeForm: true))
+            .count == 1827)
     }
 }
 

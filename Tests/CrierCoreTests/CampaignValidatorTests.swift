@@ -37,7 +37,37 @@ struct CampaignValidatorTests {
         Row(name: "bad startDate", change: { $0.startDate = "03/01/2026" }, field: "startDate",
             message: "Invalid date format: use YYYY-MM-DD"),
         Row(name: "impossible endDate", change: { $0.endDate = "2026-02-30" }, field: "endDate",
-            message: "Invalid date format: use YYYY-MM-DD"),
+            message: "Invalid date: 2026-02-30 does not exist"),
+        // Year 9995+ used to trap in date arithmetic and kill the server (issue 11).
+        Row(name: "start in year 9995", change: { $0.startDate = "9995-01-01"; $0.endDate = "9999-12-31" },
+            field: "startDate", message: "startDate must be in the years 1970 to 2199"),
+        Row(name: "end in year 9999", change: { $0.endDate = "9999-12-31" }, field: "endDate",
+            message: "endDate must be in the years 1970 to 2199"),
+        Row(name: "start before 1970", change: { $0.startDate = "1969-12-31" }, field: "startDate",
+            message: "startDate must be in the years 1970 to 2199"),
+        Row(name: "year 0000", change: { $0.startDate = "0000-01-01" }, field: "startDate",
+            message: "startDate must be in the years 1970 to 2199"),
+        // A NUL used to pass the @g.us check and be stored cut at the NUL (issue 11).
+        Row(name: "NUL in groupId", change: { $0.groupId = "120363025\u{0}x@g.us" }, field: "groupId",
+            message: "groupId must not contain control characters (found U+0000)"),
+        Row(name: "escape in groupName", change: { $0.groupName = "choir\u{1B}[31m" }, field: "groupName",
+            message: "groupName must not contain control characters (found U+001B)"),
+        Row(name: "newline in title", change: { $0.title = "Roof\nfund" }, field: "title",
+            message: "title must not contain control characters (found U+000A)"),
+        Row(name: "C1 control in targetAmount", change: { $0.targetAmount = "KES\u{85}50" }, field: "targetAmount",
+            message: "targetAmount must not contain control characters (found U+0085)"),
+        Row(name: "NUL in template", change: { $0.messageTemplate = "left\u{0}" }, field: "messageTemplate",
+            message: "messageTemplate must not contain control characters (found U+0000)"),
+        Row(name: "lone CR in template", change: { $0.messageTemplate = "a\rb" }, field: "messageTemplate",
+            message: "messageTemplate must not contain control characters (found U+000D)"),
+        Row(name: "NUL in time zone", change: { $0.timeZone = "UTC\u{0}" }, field: "timeZone",
+            message: "timeZone must not contain control characters (found U+0000)"),
+        // One grapheme of 50,000 combining accents used to count as one character (issue 11).
+        Row(name: "combining-mark flood in title",
+            change: { $0.title = "e" + String(repeating: "\u{301}", count: 50_000) }, field: "title",
+            message: "title must be at most 200 characters"),
+        Row(name: "unknown placeholder", change: { $0.messageTemplate = "{dayz_left} days" }, field: "messageTemplate",
+            message: "Unknown placeholder {dayz_left}: the known placeholders are {days_left}"),
         Row(name: "end before start", change: { $0.endDate = "2026-02-28" }, field: "endDate",
             message: "End date must be after start date"),
         Row(name: "span over five years", change: { $0.endDate = "2031-03-02" }, field: "endDate",
@@ -86,6 +116,31 @@ struct CampaignValidatorTests {
         #expect(settings.isFreeForm == false)
         #expect(settings.title == nil)
         #expect(settings.targetAmount == nil)
+    }
+
+    @Test("templates keep newlines, tabs and braces that are not placeholders; CRLF is read as LF")
+    func templateText() throws {
+        var input = sampleInput()
+        input.messageTemplate = "Line one\r\n\tLine two {days_left} { not one } {} {x y}"
+        #expect(try CampaignValidator().validate(input).template == "Line one\n\tLine two {days_left} { not one } {} {x y}")
+    }
+
+    @Test("text limits hold for characters outside ASCII up to 4 bytes each")
+    func multibyteLimits() throws {
+        var input = sampleInput()
+        input.title = String(repeating: "😀", count: 200)  // 4 bytes each
+        #expect(try CampaignValidator().validate(input).title?.count == 200)
+    }
+
+    @Test("dates at the edges of 1970–2199 are valid; a past start is still valid")
+    func yearEdges() throws {
+        var input = sampleInput()
+        input.startDate = "2199-12-01"
+        input.endDate = "2199-12-31"
+        #expect(throws: Never.self) { try CampaignValidator().validate(input) }
+        input.startDate = "1970-01-01"
+        input.endDate = "1970-01-02"
+        #expect(throws: Never.self) { try CampaignValidator().validate(input) }
     }
 
     @Test("end date equal to start date and a span of exactly five years are allowed")

@@ -1,4 +1,5 @@
 import CrierCore
+import Foundation
 import Testing
 
 @Suite("Schedule expansion")
@@ -87,5 +88,48 @@ struct LocalTimeTests {
     @Test("rejects anything else", arguments: ["24:00", "12:60", "9:5", "123:00", "09:00:00", "nine", "", " 9:00", "-1:00", "+9:00"])
     func rejects(_ text: String) {
         #expect(LocalTime(text: text) == nil)
+    }
+}
+
+@Suite("Date arithmetic at the calendar's edge")
+struct DateEdgeTests {
+    // A MONTHLY schedule reaching December 9999 used to trap on a force-unwrapped year-10000 date.
+    @Test("expanding a schedule that reaches December 9999 does not trap", arguments: Recurrence.allCases)
+    func yearTenThousand(_ recurrence: Recurrence) throws {
+        let start = try #require(LocalDate(iso: "9999-06-30"))
+        let end = try #require(LocalDate(iso: "9999-12-31"))
+        let dates = Schedule(startDate: start, endDate: end, isRecurring: true, recurrence: recurrence).occurrences()
+        #expect(dates.first == start)
+        #expect(dates.allSatisfy { $0 <= end })
+    }
+
+    @Test("adding months past year 9999 gives a clamped date instead of trapping")
+    func pastTenThousand() throws {
+        let date = try #require(LocalDate(iso: "9999-12-31")).adding(months: 2, onDay: 31)
+        #expect((date.year, date.month, date.day) == (10_000, 2, 29))
+    }
+}
+
+@Suite("Time zone names")
+struct TimeZoneNameTests {
+    @Test("every zone name of the system's tz database is accepted, aliases included")
+    func everyZone() throws {
+        let index = FileManager.default.contents(atPath: "/usr/share/zoneinfo/tzdata.zi")
+        guard let index else {
+            print("skipped: /usr/share/zoneinfo/tzdata.zi is absent (install tzdata)")
+            return
+        }
+        let names = TimeZoneNames.names(inIndex: String(decoding: index, as: UTF8.self))
+        #expect(names.count > 500)
+        for name in ["Asia/Kolkata", "Asia/Calcutta", "US/Eastern", "Etc/GMT-14", "EST5EDT", "Africa/Nairobi"] {
+            #expect(names.contains(name), "\(name) is in tzdata.zi")
+        }
+        let rejected = names.sorted().filter { !CampaignValidator.isKnownTimeZone($0) }
+        #expect(rejected == [])
+    }
+
+    @Test("abbreviations, offsets and made-up names are not zones", arguments: ["EAT", "GMT+3", "Mars/Olympus", "", "utc"])
+    func notZones(_ name: String) {
+        #expect(!CampaignValidator.isKnownTimeZone(name))
     }
 }

@@ -22,7 +22,8 @@ struct WAHAClientTests {
             let receipt = try await Self.client(double).sendText(Self.message)
             let recorded = try #require(double.recorded.first)
             #expect(recorded.text == "12 days left" && recorded.chatId == "120363025@g.us" && recorded.session == "default")
-            #expect(receipt.messageId == (hasId ? recorded.id : nil))
+            #expect(receipt.messageId?.full == (hasId ? recorded.id : nil))
+            #expect(receipt.messageId?.raw == (hasId ? String(recorded.id.split(separator: "_")[2]) : nil))
         }
     }
 
@@ -110,12 +111,23 @@ struct WAHAClientTests {
         }
     }
 
-    @Test("sessions: create when missing, status, QR as PNG, restart, logout")
+    @Test("sessions: create when missing, with Crier's configuration; status, QR as PNG, restart, logout")
     func sessions() async throws {
         try await WAHADouble.withRunning { double in
             double.setUnknownSessionStatus(nil)
             let client = Self.client(double)
-            #expect(try await client.ensureSession(named: "shop") == .scanQRCode)
+            #expect(try await client.session(named: "shop") == nil)
+            let setup = SessionSetup(owner: "u123", webhook: .init(url: "https://crier.example/api/webhooks/waha", hmacKey: "k"))
+            #expect(try await client.createSession(named: "shop", setup: setup) == .scanQRCode)
+            #expect(try await client.session(named: "shop") == GatewaySession(name: "shop", status: .scanQRCode, owner: "u123"))
+            let config = try #require(double.sessionConfig("shop"))
+            #expect((config["webjs"] as? [String: Any])?["tagsEventsOn"] as? Bool == true)
+            let store = (config["noweb"] as? [String: Any])?["store"] as? [String: Any]
+            #expect(store?["enabled"] as? Bool == true && store?["fullSync"] as? Bool == false)
+            let hook = (config["webhooks"] as? [[String: Any]])?.first
+            #expect(hook?["url"] as? String == "https://crier.example/api/webhooks/waha")
+            #expect(hook?["events"] as? [String] == ["message.ack", "message.ack.group", "session.status"])
+            #expect((hook?["hmac"] as? [String: Any])?["key"] as? String == "k")
             #expect(try await client.status(ofSession: "shop") == .scanQRCode)
             let png = try await client.qrCode(session: "shop")
             #expect(png.prefix(4) == Data([0x89, 0x50, 0x4E, 0x47]))

@@ -67,17 +67,18 @@ struct APIHarness {
     /// The id of a message of the campaign, with its gateway id set as if it had been sent.
     func markSent(campaignId: String, occurrence: Int = 0, gatewayId: String) async throws -> String {
         let queue = try DatabaseQueue(path: databasePath)
+        let sentAt = Int64(clock.now().timeIntervalSince1970 * 1000)
         return try await queue.write { db in
             try db.execute(
                 sql: """
-                    UPDATE messages SET status = 'sent', gateway_message_id = ?, gateway_raw_id = ?
+                    UPDATE messages SET status = 'sent', sent_at = ?, gateway_message_id = ?, gateway_raw_id = ?
                     WHERE occurrence_index = ? AND campaign_id = (SELECT id FROM campaigns WHERE public_id = ?)
                     """,
-                arguments: [gatewayId, String(gatewayId.split(separator: "_")[2]), occurrence, campaignId])
+                arguments: [sentAt, gatewayId, String(gatewayId.split(separator: "_")[2]), occurrence, campaignId])
             return try String.fetchOne(
                 db,
                 sql: """
-                    SELECT CAST(id AS TEXT) FROM messages WHERE occurrence_index = ?
+                    SELECT public_id FROM messages WHERE occurrence_index = ?
                     AND campaign_id = (SELECT id FROM campaigns WHERE public_id = ?)
                     """,
                 arguments: [occurrence, campaignId]) ?? ""

@@ -98,8 +98,13 @@ struct GatewayAPITests {
         return APIResponse(status: response.status, headers: response.headers, json: json)
     }
 
-    static func ackEvent(id: String, messageId: String, ack: Int, timestamp: Int = 1_893_488_400_000) -> String {
-        #"{"id":"\#(id)","timestamp":\#(timestamp),"event":"message.ack","session":"ada-phone","payload":{"id":"\#(messageId)","ack":\#(ack),"ackName":"X","fromMe":true}}"#
+    /// 2026-11-25T10:03:00Z, three minutes after the harness's clock (and the marked send).
+    static let threeMinutesLater = "1795600980000"
+
+    static func ackEvent(
+        id: String, messageId: String, ack: Int, timestamp: String = threeMinutesLater, session: String = "ada-phone"
+    ) -> String {
+        #"{"id":"\#(id)","timestamp":\#(timestamp),"event":"message.ack","session":"\#(session)","payload":{"id":"\#(messageId)","ack":\#(ack),"ackName":"X","fromMe":true}}"#
     }
 
     @Test("webhooks: a bad signature is 401 and records nothing; acks update the right message; duplicates count once")
@@ -122,19 +127,34 @@ struct GatewayAPITests {
             }
             #expect(try await message()?["deliveredAt"]?.isNull == true, "nothing recorded")
 
+            // Receipts are tied to their session: the same raw id through bob's session changes nothing.
+            let otherSession = Self.ackEvent(id: "evt_0", messageId: gatewayId, ack: 2, session: "bob-phone")
+            #expect(try await Self.postWebhook(api, otherSession, signature: Self.signed(otherSession)).status == .ok)
+            // A receipt dated ten minutes before the send is not believed.
+            let early = Self.ackEvent(id: "evt_00", messageId: gatewayId, ack: 2, timestamp: "1795600200000")
+            #expect(try await Self.postWebhook(api, early, signature: Self.signed(early)).status == .ok)
+            #expect(try await message()?["deliveredAt"]?.isNull == true, "neither receipt applied")
+
+            // Timestamps that are not times, or too old to be a retry, are refused; they used to trap (issue 11).
+            for (index, timestamp) in ["1e308", "9.3e18", "-5", "1795428000000"].enumerated() {
+                let body = Self.ackEvent(id: "evt_bad\(index)", messageId: gatewayId, ack: 2, timestamp: timestamp)
+                let refused = try await Self.postWebhook(api, body, signature: Self.signed(body))
+                #expect(refused.status == .badRequest, "\(timestamp)")
+            }
+
             let accepted = try await Self.postWebhook(api, delivered, signature: Self.signed(delivered))
             #expect(accepted.status == .ok)
             #expect(accepted.json["duplicate"]?.bool == false)
-            #expect(try await message()?["deliveredAt"]?.string == "2030-01-01T09:00:00Z")
+            #expect(try await message()?["deliveredAt"]?.string == "2026-11-25T10:03:00Z")
             #expect(try await message()?["readAt"]?.isNull == true)
 
             // A GOWS-style id for the same message (raw id only) marks it read; replaying the event is a no-op.
-            let read = Self.ackEvent(id: "evt_2", messageId: "false_x@c.us_3EB0AAAA1111", ack: 3, timestamp: 1_893_488_460_000)
+            let read = Self.ackEvent(id: "evt_2", messageId: "false_x@c.us_3EB0AAAA1111", ack: 3, timestamp: "1795601040000")
             #expect(try await Self.postWebhook(api, read, signature: Self.signed(read)).status == .ok)
             let replay = try await Self.postWebhook(api, read, signature: Self.signed(read))
             #expect(replay.json["duplicate"]?.bool == true)
-            #expect(try await message()?["readAt"]?.string == "2030-01-01T09:01:00Z")
-            #expect(try await message()?["deliveredAt"]?.string == "2030-01-01T09:00:00Z", "first delivery kept")
+            #expect(try await message()?["readAt"]?.string == "2026-11-25T10:04:00Z")
+            #expect(try await message()?["deliveredAt"]?.string == "2026-11-25T10:03:00Z", "first delivery kept")
 
             let others = try await api.call(.get, "/api/campaigns/\(campaign)").json["messages"]?.array?
                 .filter { $0["id"]?.string != messageId } ?? []

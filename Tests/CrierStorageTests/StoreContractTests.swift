@@ -50,9 +50,18 @@ struct StoreContractTests {
         #expect(try await store.userCount() == 1)
         #expect(try await store.user(email: "ADA@example.com")?.id == user.id, "emails match case-insensitively")
         await #expect(throws: DomainError.emailTaken) { try await makeUser("Ada@Example.com") }
-        try await store.addAPIToken(userId: user.id, label: "ci", tokenHash: APIToken.hash("secret"), at: now)
-        #expect(try await store.user(apiTokenHash: APIToken.hash("secret"))?.email == "ada@example.com")
-        #expect(try await store.user(apiTokenHash: APIToken.hash("other")) == nil)
+        let tokenId = try await store.addAPIToken(userId: user.id, label: "ci", tokenHash: APIToken.hash("secret"), at: now)
+        #expect(try await store.user(apiTokenHash: APIToken.hash("secret"), at: now)?.email == "ada@example.com")
+        #expect(try await store.user(apiTokenHash: APIToken.hash("other"), at: now) == nil)
+        let listed = try await store.apiTokens(userId: user.id)
+        #expect(listed.map(\.id) == [tokenId])
+        #expect(listed.first?.lastUsedAt == now, "the use is noted")
+        #expect(listed.first?.label == "ci")
+        #expect(tokenId.count == 16, "a random public id, not a row number")
+        #expect(try await store.revokeAPIToken(id: tokenId, userId: user.id + 1) == false, "another user cannot revoke it")
+        #expect(try await store.revokeAPIToken(id: tokenId, userId: user.id))
+        #expect(try await store.user(apiTokenHash: APIToken.hash("secret"), at: now) == nil, "revoked at once")
+        #expect(try await store.users().map(\.email) == ["ada@example.com"])
     }
 
     @Test func tokensAreRandomAndHashed() {
