@@ -200,7 +200,7 @@ public struct WAHAClient: Gateway {
             throw failure
         } catch {
             observe(operation, ContinuousClock.now - started, false)
-            throw Self.classify(transportError: error)
+            throw Self.classify(transportError: error, baseURL: baseURL)
         }
     }
 
@@ -226,21 +226,36 @@ public struct WAHAClient: Gateway {
     }
 
     /// A transport error is "not delivered" only when no connection was made; otherwise the request may
-    /// have reached WAHA.
-    static func classify(transportError error: any Error) -> GatewayFailure {
+    /// have reached WAHA. The reason names WAHA's URL and says plainly what happened.
+    static func classify(transportError error: any Error, baseURL: String = "") -> GatewayFailure {
         let text = String(describing: error)
-        if error is NIOConnectionError || (error as? HTTPClientError) == .connectTimeout
-            || { if case .connectTimeout = error as? ChannelError { true } else { false } }()
-            || (error as? IOError).map({ [ECONNREFUSED, EHOSTUNREACH, ENETUNREACH].contains($0.errnoCode) }) == true
-            || error is SocketAddressError.UnknownHost || error is SocketAddressError  // DNS did not resolve
-            || text.contains("connectionRefused") || text.contains("Connection refused")
+        let at = baseURL.isEmpty ? "WAHA" : "WAHA at \(baseURL)"
+        let errno = (error as? IOError)?.errnoCode
+        let connection = error as? NIOConnectionError
+        let dnsFailed = connection.map { $0.dnsAError != nil || $0.dnsAAAAError != nil } ?? false
+        if error is SocketAddressError.UnknownHost || error is SocketAddressError || dnsFailed {
+            return .notDelivered(reason: "\(at) is unreachable: its host name did not resolve")
+        }
+        if errno == ECONNREFUSED || connection != nil || text.contains("connectionRefused")
+            || text.contains("Connection refused")
         {
-            return .notDelivered(reason: "WAHA unreachable: \(text)")
+            return .notDelivered(reason: "\(at) is unreachable: connection refused (is WAHA running?)")
+        }
+        if (error as? HTTPClientError) == .connectTimeout
+            || { if case .connectTimeout = error as? ChannelError { true } else { false } }()
+        {
+            return .notDelivered(reason: "\(at) is unreachable: no connection within the connect timeout")
+        }
+        if let errno, [EHOSTUNREACH, ENETUNREACH].contains(errno) {
+            return .notDelivered(reason: "\(at) is unreachable: no route to its host")
         }
         if let clientError = error as? HTTPClientError, clientError == .deadlineExceeded || clientError == .readTimeout {
-            return .ambiguous(reason: "WAHA did not answer in time")
+            return .ambiguous(reason: "\(at) did not answer in time")
         }
-        return .ambiguous(reason: "Connection to WAHA failed mid-request: \(text)")
+        if errno == ECONNRESET || (error as? HTTPClientError) == .remoteConnectionClosed {
+            return .ambiguous(reason: "\(at) closed the connection mid-request")
+        }
+        return .ambiguous(reason: "The connection to \(at) failed mid-request (\(text))")
     }
 
     static func errorText(_ object: [String: Any]?, fallback: String) -> String {

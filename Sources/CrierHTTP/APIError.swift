@@ -3,6 +3,7 @@ import CrierGateway
 import Foundation
 import Hummingbird
 import NIOCore
+import NIOHTTP1
 
 /// An error as the API shows it: `{"error","code","field"?}` with an HTTP status.
 public struct APIError: Error, HTTPResponseError, Sendable {
@@ -53,6 +54,9 @@ public struct APIError: Error, HTTPResponseError, Sendable {
             }
         case let failure as GatewayFailure:
             return gatewayError(failure)
+        case is HTTPParserError:
+            // A body the HTTP decoder could not read (a malformed chunk, say): the client's fault.
+            return APIError(status: .badRequest, code: "malformed_request", message: "The request body is not valid HTTP")
         case is NIOTooManyBytesError:
             return APIError(status: .contentTooLarge, code: "body_too_large", message: "Request body is too large")
         case let error as HTTPError:

@@ -50,10 +50,18 @@ public func buildApplication(
     if components.gateway is ConsoleGateway {
         logger.warning("Gateway 'console': messages are printed here, NOT sent to WhatsApp")
     }
+    let serverStarted = StartGate()
+    let guardTimeouts = configuration.connectionTimeouts
     return Application(
         router: buildRouter(components.dependencies),
-        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "Crier"),
-        services: components.services,
+        server: .http1(configuration: .init(additionalChannelHandlers: [ConnectionGuard(timeouts: guardTimeouts)])),
+        configuration: .init(
+            address: .hostname(configuration.host, port: configuration.port), serverName: "Crier",
+            availableConnectionsDelegate: .maximum(configuration.maxConnections, logger: logger)),
+        services: components.services.map { service in
+            service is Dispatcher ? GatedService(gate: serverStarted, service: service) : service
+        },
+        onServerRunning: { _ in serverStarted.open() },
         logger: logger)
 }
 

@@ -91,6 +91,12 @@ public struct ServerConfiguration: Sendable {
     /// Deadline for gateway requests other than sends (session status, QR, groups). Not a setting:
     /// tests shorten it.
     public var gatewayRequestTimeout: Duration = .seconds(15)
+    /// Connections open at once; more wait in the listen backlog. Kept under the process's file limit
+    /// so that idle or slow clients cannot starve `/health/live` of a socket. Not a setting.
+    public var maxConnections = 1000
+    /// How long a client may take to send a request head (or sit idle between requests) and then its
+    /// body before its connection is closed. Not a setting: tests shorten them.
+    var connectionTimeouts = ConnectionGuard.Timeouts()
 
     public init() {}
 

@@ -6,9 +6,14 @@ import GRDB
 public final class SQLiteStore: Store {
     let writer: any DatabaseWriter
 
-    /// Opens (creating if needed) the database file at `path`.
+    /// Opens (creating if needed) the database file at `path`. A new file is readable by its owner
+    /// only (0600): it holds password and token hashes. SQLite gives its WAL and shared-memory files
+    /// the database file's permissions.
     public static func open(path: String) throws -> SQLiteStore {
-        SQLiteStore(writer: try DatabasePool(path: path, configuration: configuration))
+        if !FileManager.default.fileExists(atPath: path) {
+            FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600])
+        }
+        return SQLiteStore(writer: try DatabasePool(path: path, configuration: configuration))
     }
 
     /// A private in-memory database, gone when the store is released.

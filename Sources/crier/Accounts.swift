@@ -2,6 +2,7 @@ import ArgumentParser
 import CrierCore
 import CrierServer
 import CrierService
+import CrierStorage
 import Foundation
 
 #if canImport(Glibc)
@@ -10,7 +11,7 @@ import Glibc
 
 struct UserCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "user", abstract: "Manage user accounts.", subcommands: [AddUser.self])
+        commandName: "user", abstract: "Manage user accounts.", subcommands: [AddUser.self, ListUsers.self])
 }
 
 struct AddUser: AsyncParsableCommand {
@@ -24,24 +25,36 @@ struct AddUser: AsyncParsableCommand {
     @Flag(help: "Make the user an administrator.") var admin = false
 
     func run() async throws {
-        let store = try openStore(try databaseOptions.location())
-        try await store.migrate()
-        let password = try PasswordInput.read()
-        do {
+        try await reportingFailures {
+            let store = try await databaseOptions.existingStore()
+            let password = try PasswordInput.read()
             let user = try await AccountService(store: store, clock: SystemWallClock())
                 .addUser(email: email, name: name, password: password, isAdmin: admin)
             print("Created user \(user.email)\(user.isAdmin ? " (admin)" : "").")
-        } catch let error as CampaignValidationError {
-            throw ValidationError(error.message)
-        } catch let error as DomainError {
-            throw ValidationError(error.message)
+        }
+    }
+}
+
+struct ListUsers: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "List users, oldest first.")
+
+    @OptionGroup var databaseOptions: DatabaseOptions
+
+    func run() async throws {
+        try await reportingFailures {
+            let users = try await AccountService(store: try await databaseOptions.existingStore(), clock: SystemWallClock())
+                .users()
+            for user in users {
+                print([user.email, user.isAdmin ? "admin" : "user", user.name ?? ""].joined(separator: "\t"))
+            }
         }
     }
 }
 
 struct TokenCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "token", abstract: "Manage API tokens.", subcommands: [CreateToken.self])
+        commandName: "token", abstract: "Manage API tokens.",
+        subcommands: [CreateToken.self, ListTokens.self, RevokeToken.self])
 }
 
 struct CreateToken: AsyncParsableCommand {
@@ -53,25 +66,60 @@ struct CreateToken: AsyncParsableCommand {
     @Option(help: "A label to recognise the token by.") var label: String?
 
     func run() async throws {
-        let store = try openStore(try databaseOptions.location())
-        try await store.migrate()
-        do {
-            print(try await AccountService(store: store, clock: SystemWallClock()).createToken(email: email, label: label))
-        } catch let error as DomainError {
-            throw ValidationError(error.message)
+        try await reportingFailures {
+            let accounts = AccountService(store: try await databaseOptions.existingStore(), clock: SystemWallClock())
+            print(try await accounts.createToken(email: email, label: label))
         }
     }
 }
 
-/// Reads a password without echoing it on a terminal, or as one line from a pipe.
+struct ListTokens: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "list", abstract: "List a user's API tokens: id, label, created, last used (never the token).")
+
+    @OptionGroup var databaseOptions: DatabaseOptions
+    @Argument(help: "The user's email address.") var email: String
+
+    func run() async throws {
+        try await reportingFailures {
+            let accounts = AccountService(store: try await databaseOptions.existingStore(), clock: SystemWallClock())
+            for token in try await accounts.tokens(email: email) {
+                let used = token.lastUsedAt.map { $0.formatted(.iso8601) } ?? "never used"
+                print([token.id, token.label ?? "", token.createdAt.formatted(.iso8601), used].joined(separator: "\t"))
+            }
+        }
+    }
+}
+
+struct RevokeToken: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "revoke", abstract: "Revoke one of a user's API tokens, by the id `token list` shows.")
+
+    @OptionGroup var databaseOptions: DatabaseOptions
+    @Argument(help: "The user's email address.") var email: String
+    @Argument(help: "The token's id.") var id: String
+
+    func run() async throws {
+        try await reportingFailures {
+            let accounts = AccountService(store: try await databaseOptions.existingStore(), clock: SystemWallClock())
+            try await accounts.revokeToken(id: id, email: email)
+            print("Revoked token \(id).")
+        }
+    }
+}
+
+/// Reads a password without echoing it on a terminal, or as one line from a pipe. Its length is
+/// checked before it is asked for a second time.
 enum PasswordInput {
     static func read() throws -> String {
         guard isatty(STDIN_FILENO) == 1 else {
-            guard let line = readLine(strippingNewline: true) else { throw ValidationError("No password on stdin") }
+            guard let line = readLine(strippingNewline: true) else { throw ConfigurationError("No password on stdin") }
+            try AccountService.checkPassword(line)
             return line
         }
         let first = try prompt("Password: ")
-        guard try prompt("Repeat password: ") == first else { throw ValidationError("Passwords do not match") }
+        try AccountService.checkPassword(first)
+        guard try prompt("Repeat password: ") == first else { throw ConfigurationError("Passwords do not match") }
         return first
     }
 
@@ -86,7 +134,7 @@ enum PasswordInput {
             tcsetattr(STDIN_FILENO, TCSANOW, &original)
             FileHandle.standardError.write(Data("\n".utf8))
         }
-        guard let line = readLine(strippingNewline: true) else { throw ValidationError("No password given") }
+        guard let line = readLine(strippingNewline: true) else { throw ConfigurationError("No password given") }
         return line
     }
 }

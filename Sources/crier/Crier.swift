@@ -4,6 +4,6 @@ import CrierServer
 @main
 struct Crier: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Scheduled WhatsApp message campaigns.",
+        abstract: "Scheduled WhatsApp message campaigns.", version: CrierVersion.current,
         subcommands: [Serve.self, Migrate.self, UserCommand.self, TokenCommand.self])
 }

@@ -1,7 +1,10 @@
 import ArgumentParser
 import CrierServer
+import CrierStorage
+import Foundation
 import Hummingbird
 import Logging
+import NIOCore
 
 /// Options every command that touches the database shares.
 struct DatabaseOptions: ParsableArguments {
@@ -10,6 +13,20 @@ struct DatabaseOptions: ParsableArguments {
 
     func location() throws -> DatabaseLocation {
         try ServerConfiguration.resolve(database: database).database
+    }
+
+    /// The store of an existing database, migrated. A SQLite file that does not exist is an error
+    /// naming the path (a typo must not silently create an empty database beside the real one).
+    func existingStore() async throws -> any Store {
+        let location = try location()
+        if case .sqlite(let path) = location, !FileManager.default.fileExists(atPath: path) {
+            throw ConfigurationError(
+                "No database at \(path); run this where `crier serve` keeps crier.sqlite, pass --database PATH, "
+                    + "or create one with `crier migrate`")
+        }
+        let store = try openStore(location)
+        try await store.migrate()
+        return store
     }
 }
 
@@ -56,15 +73,22 @@ struct Serve: AsyncParsableCommand {
     var logLevel: String?
 
     func run() async throws {
-        let configuration = try ServerConfiguration.resolve(
-            ServeFlags(
-                bind: bind, database: databaseOptions.database, defaultTimeZone: defaultTimeZone, logLevel: logLevel,
-                gateway: gateway, wahaURL: wahaUrl, grace: grace, sendGap: sendGap, maxInFlight: maxInFlight,
-                publicURL: publicUrl, lease: lease))
-        var logger = Logger(label: "crier")
-        logger.logLevel = configuration.logLevel
-        let app = try await buildApplication(configuration, logger: logger)
-        try await app.runService()
+        try await reportingFailures {
+            let configuration = try ServerConfiguration.resolve(
+                ServeFlags(
+                    bind: bind, database: databaseOptions.database, defaultTimeZone: defaultTimeZone, logLevel: logLevel,
+                    gateway: gateway, wahaURL: wahaUrl, grace: grace, sendGap: sendGap, maxInFlight: maxInFlight,
+                    publicURL: publicUrl, lease: lease))
+            var logger = Logger(label: "crier")
+            logger.logLevel = configuration.logLevel
+            let app = try await buildApplication(configuration, logger: logger)
+            do {
+                try await app.runService()
+            } catch let error as IOError where error.errnoCode == EADDRINUSE {
+                throw ConfigurationError(
+                    "\(configuration.host):\(configuration.port) is already in use; choose another with --bind")
+            }
+        }
     }
 }
 
@@ -74,7 +98,9 @@ struct Migrate: AsyncParsableCommand {
     @OptionGroup var databaseOptions: DatabaseOptions
 
     func run() async throws {
-        try await openStore(try databaseOptions.location()).migrate()
-        print("Database is up to date.")
+        try await reportingFailures {
+            try await openStore(try databaseOptions.location()).migrate()
+            print("Database is up to date.")
+        }
     }
 }

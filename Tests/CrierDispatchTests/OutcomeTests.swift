@@ -162,7 +162,7 @@ struct OutcomeTests {
             }
             let message = try await h.message(id)
             #expect(message.status == .failed)
-            #expect(message.failedReason?.hasPrefix("Gave up after 3 attempts: WAHA unreachable") == true)
+            #expect(message.failedReason?.hasPrefix("Gave up after 3 attempts: WAHA at http://127.0.0.1:\(port) is unreachable: connection refused") == true)
             #expect(message.attempts.map(\.outcome) == ["retry", "retry", "failed"])
             // Backoff doubles: 5 s then 10 s after each attempt, at the fixed jitter midpoint (×0.75).
             let start = Date(iso: "2030-01-01T09:00:00Z").timeIntervalSince1970 * 1000

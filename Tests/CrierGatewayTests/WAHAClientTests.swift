@@ -182,4 +182,17 @@ struct TransportClassificationTests {
         #expect(!notDelivered(HTTPClientError.deadlineExceeded))
         #expect(!notDelivered(IOError(errnoCode: ECONNRESET, reason: "read")))
     }
+
+    @Test("WAHA down: refused, named by its URL, in plain words")
+    func refusedMessage() async throws {
+        let port = try await WAHADouble.withRunning { $0.port }  // stopped: nothing listens there now
+        let client = WAHAClient(baseURL: "http://127.0.0.1:\(port)", apiKey: nil, requestTimeout: .seconds(3))
+        do {
+            _ = try await client.status(ofSession: "default")
+            Issue.record("a stopped WAHA answered")
+        } catch let failure as GatewayFailure {
+            #expect(failure == .notDelivered(
+                reason: "WAHA at http://127.0.0.1:\(port) is unreachable: connection refused (is WAHA running?)"))
+        }
+    }
 }

@@ -3,10 +3,11 @@ import Testing
 
 @Suite("crier command line, as a real process", .serialized)
 struct CLITests {
-    @Test("user add reads the password from stdin; token create prints only the token")
+    @Test("user add reads the password from stdin; token create prints only the token; list and revoke")
     func userAndToken() async throws {
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
+        #expect(try await CrierProcess.run(["migrate", "--database", "crier.sqlite"], directory: dir).status == 0)
         let added = try await CrierProcess.run(
             ["user", "add", "ada@example.com", "--name", "Ada", "--admin", "--database", "crier.sqlite"],
             directory: dir, stdin: "correct horse\n")
@@ -20,18 +21,58 @@ struct CLITests {
         #expect(lines.count == 1)
         #expect(lines.first?.hasPrefix("crier_") == true && lines.first?.count == 70)
 
+        let users = try await CrierProcess.run(["user", "list"], directory: dir)
+        #expect(users.stdout == "ada@example.com\tadmin\tAda\n")
+        let listed = try await CrierProcess.run(["token", "list", "ada@example.com"], directory: dir)
+        let fields = listed.stdout.split(separator: "\t")
+        #expect(fields.count == 4 && fields[1] == "ci", "\(listed.stdout)")
+        #expect(!listed.stdout.contains("crier_"), "the token itself is never shown again")
+        let tokenId = String(fields.first ?? "")
+        let revoked = try await CrierProcess.run(["token", "revoke", "ada@example.com", tokenId], directory: dir)
+        #expect(revoked.status == 0, "\(revoked.stderr)")
+        #expect(try await CrierProcess.run(["token", "list", "ada@example.com"], directory: dir).stdout == "")
+        let again = try await CrierProcess.run(["token", "revoke", "ada@example.com", tokenId], directory: dir)
+        #expect(again.status == 1 && again.stderr == "Error: No such API token\n")
+
+        // Domain errors: one clear line on stderr, exit status 1, no usage text.
         let duplicate = try await CrierProcess.run(
             ["user", "add", "ADA@example.com", "--database", "crier.sqlite"], directory: dir, stdin: "another pass\n")
-        #expect(duplicate.status != 0)
-        #expect(duplicate.stderr.contains("A user with this email already exists"))
+        #expect(duplicate.status == 1)
+        #expect(duplicate.stderr == "Error: A user with this email already exists\n")
 
         let unknown = try await CrierProcess.run(["token", "create", "nobody@example.com"], directory: dir)
-        #expect(unknown.status != 0)
-        #expect(unknown.stderr.contains("No user with this email"))
+        #expect(unknown.status == 1)
+        #expect(unknown.stderr == "Error: No user with this email\n")
 
         let short = try await CrierProcess.run(["user", "add", "bob@example.com"], directory: dir, stdin: "short\n")
-        #expect(short.status != 0)
-        #expect(short.stderr.contains("password must be at least 8 characters"))
+        #expect(short.status == 1)
+        #expect(short.stderr == "Error: password must be at least 8 characters\n")
+
+        // Usage errors keep ArgumentParser's usage text and exit 64.
+        let usage = try await CrierProcess.run(["token", "create"], directory: dir)
+        #expect(usage.status == 64)
+        #expect(usage.stderr.contains("Usage:"))
+    }
+
+    @Test("a command other than migrate or serve refuses a database file that does not exist, naming it")
+    func missingDatabase() async throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        for arguments in [["user", "add", "ada@example.com"], ["user", "list"], ["token", "create", "ada@example.com"]] {
+            let result = try await CrierProcess.run(arguments + ["--database", "typo.sqlite"], directory: dir, stdin: "password1\n")
+            #expect(result.status == 1)
+            #expect(result.stderr.hasPrefix("Error: No database at typo.sqlite"), "\(result.stderr)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("typo.sqlite").path))
+    }
+
+    @Test("--version prints the version")
+    func version() async throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let result = try await CrierProcess.run(["--version"], directory: dir)
+        #expect(result.status == 0)
+        #expect(result.stdout.split(separator: ".").count == 3, "\(result.stdout)")
     }
 
     @Test("migrate creates the database and can run again")
@@ -42,7 +83,12 @@ struct CLITests {
             let result = try await CrierProcess.run(["migrate", "--database", "data.sqlite"], directory: dir)
             #expect(result.status == 0, "\(result.stderr)")
         }
-        #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent("data.sqlite").path))
+        let path = dir.appendingPathComponent("data.sqlite").path
+        for file in [path, path + "-wal"] where FileManager.default.fileExists(atPath: file) {
+            let mode = try FileManager.default.attributesOfItem(atPath: file)[.posixPermissions] as? Int
+            #expect(mode == 0o600, "\(file) holds password and token hashes: owner only")
+        }
+        #expect(FileManager.default.fileExists(atPath: path))
     }
 
     @Test("bad settings are a clear error, not a crash", arguments: [
@@ -64,15 +110,36 @@ struct CLITests {
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let result = try await CrierProcess.run(["serve", "--help"], directory: dir)
-        for variable in ["CRIER_BIND", "CRIER_DATABASE_URL", "CRIER_DEFAULT_TIME_ZONE", "CRIER_LOG_LEVEL"] {
+        for variable in [
+            "CRIER_BIND", "CRIER_DATABASE_URL", "CRIER_DEFAULT_TIME_ZONE", "CRIER_LOG_LEVEL", "CRIER_GATEWAY",
+            "CRIER_WAHA_URL", "CRIER_WAHA_API_KEY", "CRIER_GRACE", "CRIER_SEND_GAP", "CRIER_MAX_IN_FLIGHT",
+            "CRIER_WEBHOOK_SECRET", "CRIER_PUBLIC_URL", "CRIER_LEASE",
+        ] {
             #expect(result.stdout.contains(variable), "\(variable)")
         }
+        #expect(!result.stdout.contains("--webhook-secret"), "secrets are environment-only: flags show in ps")
+    }
+
+    @Test("a second serve on a busy port says so and exits before dispatching")
+    func busyPort() async throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let first = try CrierProcess(["serve", "--bind", "127.0.0.1:0"], directory: dir)
+        let port = try await first.waitForListeningPort()
+        let second = try await CrierProcess.run(["serve", "--bind", "127.0.0.1:\(port)"], directory: dir)
+        #expect(second.status == 1)
+        #expect(second.stderr.contains("Error: 127.0.0.1:\(port) is already in use; choose another with --bind"),
+                "\(second.stderr)")
+        #expect(!second.stderr.contains("Dispatcher started"), "\(second.stderr)")
+        first.signal(SIGTERM)
+        #expect(await first.waitForExit(timeout: 30) == 0)
     }
 
     @Test("serve keeps campaigns across a restart and exits 0 on SIGTERM and SIGINT")
     func serveRestart() async throws {
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
+        _ = try await CrierProcess.run(["migrate"], directory: dir)
         _ = try await CrierProcess.run(["user", "add", "ada@example.com"], directory: dir, stdin: "password1\n")
         let token = try await CrierProcess.run(["token", "create", "ada@example.com"], directory: dir)
             .stdout.trimmingCharacters(in: .whitespacesAndNewlines)
