@@ -11,12 +11,17 @@ public struct APIError: Error, HTTPResponseError, Sendable {
     public let code: String
     public let message: String
     public let field: String?
+    /// Extra response headers (`Allow` on a 405).
+    public let headers: HTTPFields
 
-    public init(status: HTTPResponse.Status, code: String, message: String, field: String? = nil) {
+    public init(
+        status: HTTPResponse.Status, code: String, message: String, field: String? = nil, headers: HTTPFields = [:]
+    ) {
         self.status = status
         self.code = code
         self.message = message
         self.field = field
+        self.headers = headers
     }
 
     static func invalid(_ message: String, field: String?, code: String = "invalid_input") -> APIError {
@@ -34,7 +39,7 @@ public struct APIError: Error, HTTPResponseError, Sendable {
     }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
-        JSONValue.response(body, status: status)
+        JSONValue.response(body, status: status, headers: headers)
     }
 
     /// The API form of any error: domain errors keep their meaning, anything unexpected is a 500 that
@@ -110,7 +115,7 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
                 context.logger.error(
                     "Unhandled error", metadata: ["path": "\(request.uri.path)", "error": "\(String(reflecting: error))"])
             }
-            return JSONValue.response(apiError.body, status: apiError.status)
+            return JSONValue.response(apiError.body, status: apiError.status, headers: apiError.headers)
         }
     }
 }

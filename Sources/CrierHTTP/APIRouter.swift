@@ -52,5 +52,6 @@ public func buildRouter(_ dependencies: APIDependencies) -> Router<CrierRequestC
     let api = router.group("api").add(middleware: BearerAuthMiddleware(accounts: dependencies.accounts))
     CampaignController(campaigns: dependencies.campaigns).addRoutes(to: api.group("campaigns"))
     SessionController(sessions: dependencies.sessions).addRoutes(to: api.group("sessions"))
+    router.add(middleware: MethodNotAllowedMiddleware<CrierRequestContext>(routes: router.routes))
     return router
 }

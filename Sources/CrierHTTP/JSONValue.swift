@@ -67,11 +67,15 @@ struct JSONObjectReader {
         explainUnknown: (String) -> String = { "Unknown field '\($0)'" }
     ) async throws -> JSONObjectReader {
         let buffer = try await request.body.collect(upTo: context.maxUploadSize)
+        let data = Data(buffer.readableBytesView)
         let value: JSONValue
         do {
-            value = try JSONDecoder().decode(JSONValue.self, from: Data(buffer.readableBytesView))
+            value = try JSONDecoder().decode(JSONValue.self, from: data)
         } catch {
             throw APIError.invalid("Request body is not valid JSON", field: nil, code: "malformed_json")
+        }
+        if let key = DuplicateKeys.first(in: data) {
+            throw APIError.invalid("\(key) appears more than once", field: key, code: "duplicate_field")
         }
         guard case .object(let fields) = value else {
             throw APIError.invalid("Request body must be a JSON object", field: nil, code: "malformed_json")

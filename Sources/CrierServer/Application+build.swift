@@ -51,7 +51,8 @@ public func buildApplication(
         logger.warning("Gateway 'console': messages are printed here, NOT sent to WhatsApp")
     }
     let serverStarted = StartGate()
-    let guardTimeouts = configuration.connectionTimeouts
+    let guardTimeouts = ConnectionGuard.Timeouts(
+        headTimeout: configuration.requestHeadTimeout, bodyTimeout: configuration.requestBodyTimeout)
     return Application(
         router: buildRouter(components.dependencies),
         server: .http1(configuration: .init(additionalChannelHandlers: [ConnectionGuard(timeouts: guardTimeouts)])),

@@ -17,8 +17,8 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     typealias OutboundOut = HTTPResponsePart
 
     struct Timeouts: Sendable {
-        var headTimeout: TimeAmount = .seconds(10)
-        var bodyTimeout: TimeAmount = .seconds(30)
+        var headTimeout: TimeAmount
+        var bodyTimeout: TimeAmount
     }
 
     private let timeouts: Timeouts

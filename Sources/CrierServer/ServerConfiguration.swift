@@ -2,6 +2,7 @@ import CrierCore
 import CrierDispatch
 import Foundation
 import Logging
+import NIOCore
 
 /// Where the data lives, from `--database` / `CRIER_DATABASE_URL`.
 public enum DatabaseLocation: Hashable, Sendable {
@@ -94,9 +95,11 @@ public struct ServerConfiguration: Sendable {
     /// Connections open at once; more wait in the listen backlog. Kept under the process's file limit
     /// so that idle or slow clients cannot starve `/health/live` of a socket. Not a setting.
     public var maxConnections = 1000
-    /// How long a client may take to send a request head (or sit idle between requests) and then its
-    /// body before its connection is closed. Not a setting: tests shorten them.
-    var connectionTimeouts = ConnectionGuard.Timeouts()
+    /// How long a client may take to send a request head (or sit idle between requests) before its
+    /// connection is closed. Not a setting: tests shorten it.
+    public var requestHeadTimeout: TimeAmount = .seconds(10)
+    /// How long a client may take to send a request body once its head arrived. Not a setting.
+    public var requestBodyTimeout: TimeAmount = .seconds(30)
 
     public init() {}
 

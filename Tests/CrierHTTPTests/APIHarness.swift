@@ -40,13 +40,14 @@ struct APIHarness {
 
     /// Runs `body` against the application, then removes nothing: call `cleanUp` when done.
     func run<Value: Sendable>(
-        configure: (inout ServerConfiguration) -> Void = { _ in }, _ body: @Sendable (APIClient) async throws -> Value
+        _ testing: TestingSetup = .router, configure: (inout ServerConfiguration) -> Void = { _ in },
+        _ body: @Sendable (APIClient) async throws -> Value
     ) async throws -> Value {
         var configuration = ServerConfiguration()
         configuration.database = .sqlite(path: databasePath)
         configure(&configuration)
         let app = try await buildApplication(configuration, clock: clock, logger: Logger(label: "test"))
-        return try await app.test(.router) { client in
+        return try await app.test(testing) { client in
             try await body(APIClient(client: client, adaToken: adaToken, bobToken: bobToken))
         }
     }
