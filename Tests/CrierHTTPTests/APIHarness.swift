@@ -38,6 +38,14 @@ struct APIHarness {
         return APIHarness(databasePath: path, clock: clock, adaToken: tokens[0], bobToken: tokens[1])
     }
 
+    /// Adds a user with a token; returns the token.
+    func addUser(_ email: String, isAdmin: Bool) async throws -> String {
+        let store = try SQLiteStore.open(path: databasePath)
+        let accounts = AccountService(store: store, clock: clock, passwordHashCost: 4)
+        _ = try await accounts.addUser(email: email, name: nil, password: "password1", isAdmin: isAdmin)
+        return try await accounts.createToken(email: email, label: "test")
+    }
+
     /// Runs `body` against the application, then removes nothing: call `cleanUp` when done.
     func run<Value: Sendable>(
         _ testing: TestingSetup = .router, configure: (inout ServerConfiguration) -> Void = { _ in },

@@ -52,6 +52,62 @@ struct GatewayAPITests {
         }
     }
 
+    @Test("a session that exists at WAHA is not anyone's to take: tagged owner or admin only")
+    func sessionOwnership() async throws {
+        let harness = try await APIHarness.make()
+        defer { harness.cleanUp() }
+        let admin = try await harness.addUser("root@example.com", isAdmin: true)
+        try await WAHADouble.withRunning { double in
+            double.setUnknownSessionStatus(nil)
+            double.addSession("default", status: .working)  // paired by someone, outside Crier
+            try await harness.run(configure: {
+                $0.gateway = .waha(url: double.baseURL, apiKey: nil)
+                $0.publicURL = "https://crier.example.org"
+                $0.webhookSecret = Self.secret
+            }) { api in
+                let takeover = try await api.call(.post, "/api/sessions", json: ["name": "default"])
+                #expect(takeover.status == .forbidden)
+                #expect(takeover.code == "session_not_yours")
+                #expect(try await api.call(.get, "/api/sessions").json.array?.count == 1, "nothing registered")
+
+                // A new name is created at WAHA with ada's tag and the configuration receipts need.
+                #expect(try await api.call(.post, "/api/sessions", json: ["name": "ada-shop"]).status == .created)
+                let config = try #require(double.sessionConfig("ada-shop"))
+                let adaTag = try #require((config["metadata"] as? [String: Any])?["crier.owner"] as? String)
+                let hook = (config["webhooks"] as? [[String: Any]])?.first
+                #expect(hook?["url"] as? String == "https://crier.example.org/api/webhooks/waha")
+                #expect((hook?["hmac"] as? [String: Any])?["key"] as? String == Self.secret)
+                #expect(try await api.call(.post, "/api/sessions", json: ["name": "ada-shop"]).status == .ok, "again: same")
+                #expect(try await api.call(.post, "/api/sessions", as: .bob, json: ["name": "ada-shop"]).status == .conflict)
+
+                // A session WAHA has with ada's tag (say, from a restored database) is hers; not bob's.
+                double.addSession("ada-old", status: .stopped, metadata: ["crier.owner": adaTag])
+                #expect(try await api.call(.post, "/api/sessions", as: .bob, json: ["name": "ada-old"]).status == .forbidden)
+                let adopted = try await api.call(.post, "/api/sessions", json: ["name": "ada-old"])
+                #expect(adopted.status == .created)
+                #expect(adopted.json["status"]?.string == "SCAN_QR_CODE", "a stopped session is started")
+
+                // An admin may adopt a session created elsewhere.
+                let byAdmin = try await api.call(.post, "/api/sessions", as: .token("Bearer \(admin)"), json: ["name": "default"])
+                #expect(byAdmin.status == .created)
+            }
+        }
+    }
+
+    @Test("registering while WAHA is down is a 502 and stores nothing")
+    func registrationWithGatewayDown() async throws {
+        let harness = try await APIHarness.make()
+        defer { harness.cleanUp() }
+        let port = try await WAHADouble.withRunning { $0.port }
+        try await harness.run(configure: { $0.gateway = .waha(url: "http://127.0.0.1:\(port)", apiKey: nil) }) { api in
+            let response = try await api.call(.post, "/api/sessions", json: ["name": "later"])
+            #expect(response.status == .badGateway)
+            #expect(response.error?.contains("connection refused") == true, "\(response.json)")
+            let names = try await api.call(.get, "/api/sessions").json.array?.compactMap { $0["name"]?.string }
+            #expect(names == [APIHarness.adaSession])
+        }
+    }
+
     @Test("a gateway that is down is a 502, not a 500")
     func gatewayDown() async throws {
         let harness = try await APIHarness.make()
