@@ -1,15 +1,25 @@
 import Prometheus
 
-/// Why a message was retried, failed or missed, as a low-cardinality metric label.
-public enum OutcomeReason: String, Sendable, CaseIterable {
-    case gatewayUnreachable = "gateway_unreachable"
-    case sessionNotWorking = "session_not_working"
+/// Why a message failed for good, as a metric label. Each counter has only the reasons that can
+/// apply to it, so `/metrics` never shows a series that can only ever be zero.
+public enum FailedReason: String, Sendable, CaseIterable {
     case gatewayRejected = "gateway_rejected"
     case credentialsRefused = "credentials_refused"
-    case possiblyDelivered = "possibly_delivered"
     case deliveryUnknown = "delivery_unknown"
     case attemptsExhausted = "attempts_exhausted"
+}
+
+/// Why a message's time passed beyond the grace window.
+public enum MissedReason: String, Sendable, CaseIterable {
     case graceExpired = "grace_expired"
+    case sessionNotWorking = "session_not_working"
+    case gatewayUnreachable = "gateway_unreachable"
+}
+
+/// Why a send is tried again.
+public enum RetriedReason: String, Sendable, CaseIterable {
+    case gatewayUnreachable = "gateway_unreachable"
+    case possiblyDelivered = "possibly_delivered"
 }
 
 /// The dispatcher's Prometheus metrics, on an injected registry (served at `/metrics`).
@@ -38,21 +48,21 @@ public struct DispatchMetrics: Sendable {
         pacingDelay = registry.makeDurationHistogram(
             descriptor: Self.name("dispatch_pacing_delay", "seconds", "Time a due message waited for its session's pacing gap"),
             buckets: Self.latenessBuckets)
-        for reason in OutcomeReason.allCases {
-            for kind in ["failed", "missed", "retried"] { _ = counter(kind, reason) }
-        }
+        for reason in FailedReason.allCases { _ = counter("failed", reason.rawValue) }
+        for reason in MissedReason.allCases { _ = counter("missed", reason.rawValue) }
+        for reason in RetriedReason.allCases { _ = counter("retried", reason.rawValue) }
     }
 
     func sent() { sentCounter.increment() }
     func recovered(_ count: Int) { recoveredCounter.increment(by: Int64(count)) }
-    func failed(_ reason: OutcomeReason, count: Int = 1) { counter("failed", reason).increment(by: Int64(count)) }
-    func missed(_ reason: OutcomeReason, count: Int = 1) { counter("missed", reason).increment(by: Int64(count)) }
-    func retried(_ reason: OutcomeReason) { counter("retried", reason).increment() }
+    func failed(_ reason: FailedReason, count: Int = 1) { counter("failed", reason.rawValue).increment(by: Int64(count)) }
+    func missed(_ reason: MissedReason, count: Int = 1) { counter("missed", reason.rawValue).increment(by: Int64(count)) }
+    func retried(_ reason: RetriedReason) { counter("retried", reason.rawValue).increment() }
 
-    private func counter(_ kind: String, _ reason: OutcomeReason) -> Counter {
+    private func counter(_ kind: String, _ reason: String) -> Counter {
         registry.makeCounter(
             descriptor: Self.name("messages_\(kind)", "total", "Messages \(kind), by reason"),
-            labels: [("reason", reason.rawValue)])
+            labels: [("reason", reason)])
     }
 
     static func name(_ metric: String, _ unit: String, _ help: String) -> MetricNameDescriptor {

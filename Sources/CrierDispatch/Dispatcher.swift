@@ -272,7 +272,7 @@ public final class Dispatcher: Service, Sendable {
     }
 
     private func retry(
-        _ claim: ClaimedMessage, reason: String, label: OutcomeReason, possiblyDelivered: Bool, sendStarted: Date,
+        _ claim: ClaimedMessage, reason: String, label: RetriedReason, possiblyDelivered: Bool, sendStarted: Date,
         deadline: Date
     ) async {
         let attempts = claim.attemptCount + 1
@@ -290,7 +290,7 @@ public final class Dispatcher: Service, Sendable {
         } else if next > deadline {
             let text = "Not sent within the \(Self.describe(configuration.grace)) grace window: \(reason)"
             await record(claim, .missed(reason: text), outcome: "missed", started: sendStarted, reason: text, attempted: true)
-            metrics.missed(label)
+            metrics.missed(.gatewayUnreachable)  // only a send that certainly did not go out gets here
             return
         }
         await record(

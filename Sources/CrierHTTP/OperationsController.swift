@@ -40,7 +40,8 @@ struct OperationsController<Context: RequestContext> {
 
     @Sendable func openAPI(_ request: Request, context: Context) async throws -> Response {
         Response(
-            status: .ok, headers: [.contentType: "application/yaml; charset=utf-8"],
+            // text/plain so that a browser shows it instead of downloading it; tools read YAML either way.
+            status: .ok, headers: [.contentType: "text/plain; charset=utf-8"],
             body: ResponseBody(byteBuffer: ByteBuffer(bytes: try OpenAPIDocument.data())))
     }
 

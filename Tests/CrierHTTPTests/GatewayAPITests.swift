@@ -247,6 +247,20 @@ struct GatewayAPITests {
             ] {
                 #expect(text.contains(name), "\(name)")
             }
+            // Each reason only on the counters it applies to.
+            let series = Set(text.split(separator: "\n").filter { $0.hasPrefix("crier_messages_") && $0.contains("reason=") }
+                .map { $0.split(separator: " ")[0] })
+            #expect(series == [
+                #"crier_messages_failed_total{reason="gateway_rejected"}"#,
+                #"crier_messages_failed_total{reason="credentials_refused"}"#,
+                #"crier_messages_failed_total{reason="delivery_unknown"}"#,
+                #"crier_messages_failed_total{reason="attempts_exhausted"}"#,
+                #"crier_messages_missed_total{reason="grace_expired"}"#,
+                #"crier_messages_missed_total{reason="session_not_working"}"#,
+                #"crier_messages_missed_total{reason="gateway_unreachable"}"#,
+                #"crier_messages_retried_total{reason="gateway_unreachable"}"#,
+                #"crier_messages_retried_total{reason="possibly_delivered"}"#,
+            ])
         }
     }
 }
