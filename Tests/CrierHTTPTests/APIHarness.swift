@@ -131,6 +131,9 @@ struct APIClient: Sendable {
         let response = try await client.execute(
             uri: uri, method: method, headers: headers, body: body.map { ByteBuffer(string: $0) })
         let data = Data(response.body.readableBytesView)
+        SpecConformance.record(
+            method: method.rawValue, path: uri, requestBody: body.map { Data($0.utf8) }, status: Int(response.status.code),
+            responseContentType: response.headers[.contentType], responseBody: data)
         let json = data.isEmpty ? JSONValue.null : (try? JSONDecoder().decode(JSONValue.self, from: data)) ?? .string(String(decoding: data, as: UTF8.self))
         return APIResponse(status: response.status, headers: response.headers, json: json)
     }

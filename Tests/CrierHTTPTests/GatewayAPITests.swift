@@ -150,6 +150,9 @@ struct GatewayAPITests {
         if let signature { headers[HTTPField.Name("X-Webhook-Hmac")!] = signature }
         let response = try await api.client.execute(
             uri: "/api/webhooks/waha", method: .post, headers: headers, body: ByteBuffer(string: body))
+        SpecConformance.record(
+            method: "POST", path: "/api/webhooks/waha", requestBody: Data(body.utf8), status: Int(response.status.code),
+            responseContentType: response.headers[.contentType], responseBody: Data(response.body.readableBytesView))
         let json = (try? JSONDecoder().decode(JSONValue.self, from: Data(response.body.readableBytesView))) ?? .null
         return APIResponse(status: response.status, headers: response.headers, json: json)
     }
