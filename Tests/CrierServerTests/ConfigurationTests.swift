@@ -32,6 +32,16 @@ struct ConfigurationTests {
         #expect(fromFlags.logLevel == .error)
     }
 
+    @Test("webhook secret (environment only, 16+ characters), public URL, lease")
+    func webhookAndLease() throws {
+        let configuration = try ServerConfiguration.resolve(
+            ServeFlags(publicURL: "https://crier.example.org/", lease: "45s"),
+            environment: ["CRIER_WEBHOOK_SECRET": "sixteen-chars!!!"])
+        #expect(configuration.webhookSecret == "sixteen-chars!!!")
+        #expect(configuration.publicURL == "https://crier.example.org")
+        #expect(configuration.dispatcher.leaseDuration == 45)
+    }
+
     @Test("database locations", arguments: [
         ("crier.sqlite", DatabaseLocation.sqlite(path: "crier.sqlite")),
         ("sqlite:/var/lib/crier.db", .sqlite(path: "/var/lib/crier.db")),
@@ -45,6 +55,8 @@ struct ConfigurationTests {
     @Test("bad values are errors naming the setting", arguments: [
         ["CRIER_BIND": "8080"], ["CRIER_BIND": "host:99999"], ["CRIER_DEFAULT_TIME_ZONE": "EAT"],
         ["CRIER_LOG_LEVEL": "loud"], ["CRIER_DATABASE_URL": "sqlite:"],
+        ["CRIER_WEBHOOK_SECRET": "fifteen-chars!!"], ["CRIER_PUBLIC_URL": "crier.example.org"],
+        ["CRIER_LEASE": "0s"],
     ])
     func badValues(_ environment: [String: String]) {
         #expect(throws: ConfigurationError.self) { try ServerConfiguration.resolve(environment: environment) }
