@@ -24,6 +24,7 @@ public final class Dispatcher: Service, Sendable {
     let owner = UUID().uuidString
     let lanes = SessionLanes()
     let inFlight: AsyncSemaphore
+    let policy: DispatchPolicy
 
     public init(
         store: any DispatchStore, gateway: any Gateway, clock: any WallClock, configuration: DispatcherConfiguration,
@@ -40,6 +41,7 @@ public final class Dispatcher: Service, Sendable {
         self.random = random
         self.logger = logger
         inFlight = AsyncSemaphore(configuration.maxInFlight)
+        policy = DispatchPolicy(configuration: configuration)
     }
 
     /// Runs until graceful shutdown: then stops claiming, lets in-flight sends finish (bounded), and
@@ -91,7 +93,7 @@ public final class Dispatcher: Service, Sendable {
             }
             let missed = try await store.markMissed(
                 scheduledBefore: now.addingTimeInterval(-configuration.grace),
-                reason: "Not sent within the \(Self.describe(configuration.grace)) grace window: ", now: now)
+                reason: "Not sent within the \(DispatchPolicy.describe(configuration.grace)) grace window: ", now: now)
             if missed > 0 { metrics.missed(.graceExpired, count: missed) }
             while true {
                 let room = configuration.maxHeldClaims - (await lanes.held)
@@ -147,6 +149,7 @@ public final class Dispatcher: Service, Sendable {
     // MARK: One message
 
     private func process(_ claim: ClaimedMessage) async {
+        var claim = claim
         let started = clock.now()
         let deadline = claim.scheduledAt.addingTimeInterval(configuration.grace)
         if claim.needsReconcile {
@@ -154,28 +157,32 @@ public final class Dispatcher: Service, Sendable {
         }
         if claim.attemptCount >= configuration.maxAttempts {
             let reason = "Gave up after \(claim.attemptCount) attempts: \(claim.lastError ?? "no details")"
-            await record(claim, .failed(reason: reason), outcome: "failed", started: started, reason: reason)
-            metrics.failed(.attemptsExhausted)
+            await apply(.fail(reason: reason, metric: .attemptsExhausted, gatewayStatus: nil), claim, started: started)
             return
         }
         if let notReady = await lanes.notReadyReason(claim.sessionName) {
-            await waitForSession(claim, reason: notReady, started: started, deadline: deadline)
+            await apply(
+                policy.waitForSession(reason: notReady, possiblyDelivered: false, now: clock.now(), deadline: deadline),
+                claim, started: started)
             return
         }
         let pacing = await paceSend(claim.sessionName)
         let sendStarted = clock.now()
         if sendStarted > deadline {  // checked after pacing, so no send starts past the window
-            let reason = "Not sent within the \(Self.describe(configuration.grace)) grace window: "
+            let reason = "Not sent within the \(DispatchPolicy.describe(configuration.grace)) grace window: "
                 + (claim.lastError ?? "the server could not dispatch it in time")
-            await record(claim, .missed(reason: reason), outcome: "missed", started: started, reason: reason)
-            metrics.missed(.graceExpired)
+            await apply(.miss(reason: reason, metric: .graceExpired), claim, started: started)
             return
         }
         await inFlight.acquire()
         let result: Result<SendReceipt, GatewayFailure>
         do {
+            claim = try await reserveMessageId(claim)
             result = .success(
-                try await gateway.sendText(OutgoingText(session: claim.sessionName, chatId: claim.chatId, text: claim.content)))
+                try await gateway.sendText(
+                    OutgoingText(
+                        session: claim.sessionName, chatId: claim.chatId, text: claim.content,
+                        messageId: claim.reservedMessageId)))
         } catch let failure as GatewayFailure {
             result = .failure(failure)
         } catch {
@@ -186,13 +193,60 @@ public final class Dispatcher: Service, Sendable {
         switch result {
         case .success(let receipt):
             health.recordSuccess()
-            await record(claim, .sent(gatewayMessageId: receipt.messageId), outcome: "sent", started: sendStarted,
+            let messageId = receipt.messageId
+                ?? claim.reservedMessageId.map { GatewayMessageId(full: $0, raw: $0) }  // an empty 201
+            await record(claim, .sent(gatewayMessageId: messageId), outcome: .sent, started: sendStarted,
                          reason: nil, attempted: true)
             metrics.sent()
             let late = sendStarted.timeIntervalSince(claim.scheduledAt) - pacing
             metrics.lateness.record(.milliseconds(Int64(max(0, late) * 1000)))
         case .failure(let failure):
             await handle(failure, claim: claim, sendStarted: sendStarted, deadline: deadline)
+        }
+    }
+
+    /// Before a message's first send, reserves its id at the gateway (NOWEB, GOWS) and stores it with
+    /// the claim, so that every later question "did it go out?" is a lookup by id, crash or not.
+    private func reserveMessageId(_ claim: ClaimedMessage) async throws -> ClaimedMessage {
+        guard claim.reservedMessageId == nil, await lanes.takesReservedIds(claim.sessionName) else { return claim }
+        guard let messageId = try await gateway.reserveMessageId(session: claim.sessionName) else {
+            await lanes.noteNoReservedIds(claim.sessionName)
+            return claim
+        }
+        guard try await store.recordReservedMessageId(claim, messageId) else {
+            throw GatewayFailure.notDelivered(reason: "The claim was recovered by another process before sending")
+        }
+        return claim.reserving(messageId)
+    }
+
+    private func handle(_ failure: GatewayFailure, claim: ClaimedMessage, sendStarted: Date, deadline: Date) async {
+        var decision = policy.afterFailure(
+            failure, session: claim.sessionName, attemptsBefore: claim.attemptCount, possiblyDeliveredBefore: false,
+            now: clock.now(), deadline: deadline, jitter: random.unit())
+        if case .sessionNotReady(let status, _) = failure, case .wait(let until, let reason) = decision {
+            await lanes.markNotReady(
+                claim.sessionName, reason: reason, for: .milliseconds(Int64(configuration.sessionRecheck * 1000)))
+            if let note = await restartIfStuck(claim.sessionName, status: status) {
+                decision = .wait(until: until, reason: reason + "; " + note)
+            }
+        }
+        if case .rejected(_, let reason, true) = failure { health.recordCredentialsRefused(reason) }
+        await apply(decision, claim, started: sendStarted, attempted: true)
+    }
+
+    /// A session that is STOPPED (WAHA's 404 "not started") or FAILED is started or restarted, at most
+    /// once per `sessionRestartInterval`. Returns what was done, for the audit trail.
+    private func restartIfStuck(_ session: String, status: SessionStatus?) async -> String? {
+        guard status == .stopped || status == .failed,
+            await lanes.claimRestart(session, now: clock.now(), interval: configuration.sessionRestartInterval)
+        else { return nil }
+        let verb = status == .failed ? "restart" : "start"
+        do {
+            let after = status == .failed ? try await gateway.restartSession(session) : try await gateway.startSession(session)
+            logger.notice("Asked the gateway to \(verb) a session", metadata: ["session": "\(session)", "status": "\(after)"])
+            return "Crier asked the gateway to \(verb) the session (now \(after.rawValue))"
+        } catch {
+            return "Crier asked the gateway to \(verb) the session, which failed: \(error)"
         }
     }
 
@@ -209,105 +263,67 @@ public final class Dispatcher: Service, Sendable {
         return Double(seconds) + Double(attoseconds) / 1e18
     }
 
-    private func handle(_ failure: GatewayFailure, claim: ClaimedMessage, sendStarted: Date, deadline: Date) async {
-        switch failure {
-        case .sessionNotReady(let status, let reason):
-            let text = "Session \(claim.sessionName) is \(status?.rawValue ?? "not WORKING"): \(reason)"
-            await lanes.markNotReady(
-                claim.sessionName, reason: text, for: .milliseconds(Int64(configuration.sessionRecheck * 1000)))
-            await waitForSession(claim, reason: text, started: sendStarted, deadline: deadline)
-        case .notDelivered(let reason):
-            await retry(claim, reason: reason, label: .gatewayUnreachable, possiblyDelivered: false,
-                        sendStarted: sendStarted, deadline: deadline)
-        case .ambiguous(let reason):
-            await retry(claim, reason: reason, label: .possiblyDelivered, possiblyDelivered: true,
-                        sendStarted: sendStarted, deadline: deadline)
-        case .rejected(let status, let reason, let credentialsRefused):
-            if credentialsRefused { health.recordCredentialsRefused(reason) }
-            await record(claim, .failed(reason: reason), outcome: "failed", started: sendStarted, reason: reason,
-                         gatewayStatus: status, attempted: true)
-            metrics.failed(credentialsRefused ? .credentialsRefused : .gatewayRejected)
-        case .unsupported(let reason):
-            await record(claim, .failed(reason: reason), outcome: "failed", started: sendStarted, reason: reason,
-                         attempted: true)
-            metrics.failed(.gatewayRejected)
-        }
-    }
-
-    /// Asks the gateway whether a possibly-delivered send went out. Returns whether to go on sending.
+    /// Asks the gateway whether a possibly-delivered send went out: by its reserved id where the engine
+    /// took one, else by its text among the session's recent messages to the chat. Returns whether to go
+    /// on sending.
     private func reconcile(_ claim: ClaimedMessage, started: Date, deadline: Date) async -> Bool {
-        let since = (claim.sendStartedAt ?? claim.scheduledAt).addingTimeInterval(-configuration.reconcileSlack)
         do {
-            let history = try await gateway.recentMessagesFromMe(
-                session: claim.sessionName, chatId: claim.chatId, since: since)
-            if let match = history.first(where: { $0.body == claim.content }) {
-                await record(claim, .sent(gatewayMessageId: match.id), outcome: "reconciled", started: started,
-                             reason: "Found at the gateway after an uncertain send; not sent again")
-                metrics.sent()
-                return false
+            let match: GatewayMessage?
+            if let reserved = claim.reservedMessageId {
+                match = try await gateway.sentMessage(session: claim.sessionName, chatId: claim.chatId, rawId: reserved)
+            } else {
+                let since = (claim.sendStartedAt ?? claim.scheduledAt).addingTimeInterval(-configuration.reconcileSlack)
+                let history = try await gateway.recentMessagesFromMe(
+                    session: claim.sessionName, chatId: claim.chatId, since: since)
+                match = history.first { $0.body == claim.content }
             }
-            return true
-        } catch GatewayFailure.sessionNotReady(let status, let reason) where started <= deadline {
-            await waitForSession(
-                claim, reason: "Session \(claim.sessionName) is \(status?.rawValue ?? "not WORKING"): \(reason)",
-                started: started, deadline: deadline)
+            guard let match else { return true }
+            let messageId = match.id ?? claim.reservedMessageId.map { GatewayMessageId(full: $0, raw: $0) }
+            await record(claim, .sent(gatewayMessageId: messageId), outcome: .reconciled, started: started,
+                         reason: "Found at the gateway after an uncertain send; not sent again")
+            metrics.sent()
+            return false
+        } catch GatewayFailure.sessionNotReady(let status, let reason) {
+            let text = "Session \(claim.sessionName) is \(status?.rawValue ?? "not WORKING"): \(reason)"
+            await apply(
+                policy.waitForSession(reason: text, possiblyDelivered: true, now: clock.now(), deadline: deadline),
+                claim, started: started)
             return false
         } catch {
-            let reason = "Delivery unknown: the gateway could not say whether an uncertain send went out (\(error))"
-            await record(claim, .failed(reason: reason), outcome: "failed", started: started, reason: reason)
-            metrics.failed(.deliveryUnknown)
+            let why = (error as? GatewayFailure)?.reason ?? "\(error)"
+            let reason = "Delivery unknown: the gateway could not say whether an uncertain send went out (\(why))"
+            await apply(.fail(reason: reason, metric: .deliveryUnknown, gatewayStatus: nil), claim, started: started)
             return false
         }
     }
 
-    private func waitForSession(_ claim: ClaimedMessage, reason: String, started: Date, deadline: Date) async {
-        let until = clock.now().addingTimeInterval(configuration.sessionRecheck)
-        if until > deadline && !claim.needsReconcile {
-            let text = "Not sent within the \(Self.describe(configuration.grace)) grace window: \(reason)"
-            await record(claim, .missed(reason: text), outcome: "missed", started: started, reason: text)
-            metrics.missed(.sessionNotWorking)
-        } else {
-            await record(claim, .wait(until: until, reason: reason), outcome: "waiting", started: started, reason: reason)
-        }
-    }
-
-    private func retry(
-        _ claim: ClaimedMessage, reason: String, label: RetriedReason, possiblyDelivered: Bool, sendStarted: Date,
-        deadline: Date
+    /// Records a policy decision, with its audit line and metric.
+    private func apply(
+        _ decision: DispatchPolicy.Decision, _ claim: ClaimedMessage, started: Date, attempted: Bool = false
     ) async {
-        let attempts = claim.attemptCount + 1
-        let now = clock.now()
-        if attempts >= configuration.maxAttempts && !possiblyDelivered {
-            let text = "Gave up after \(attempts) attempts: \(reason)"
-            await record(claim, .failed(reason: text), outcome: "failed", started: sendStarted, reason: text, attempted: true)
-            metrics.failed(.attemptsExhausted)
-            return
+        switch decision {
+        case .retry(let at, let reason, let possiblyDelivered, let metric):
+            await record(
+                claim,
+                .retry(at: at, reason: reason, needsReconcile: possiblyDelivered,
+                       sendStartedAt: possiblyDelivered ? started : nil),
+                outcome: possiblyDelivered ? .ambiguous : .retry, started: started, reason: reason, attempted: attempted)
+            metrics.retried(metric)
+        case .wait(let until, let reason):
+            await record(claim, .wait(until: until, reason: reason), outcome: .waiting, started: started, reason: reason)
+        case .fail(let reason, let metric, let status):
+            await record(claim, .failed(reason: reason), outcome: .failed, started: started, reason: reason,
+                         gatewayStatus: status, attempted: attempted)
+            metrics.failed(metric)
+        case .miss(let reason, let metric):
+            await record(claim, .missed(reason: reason), outcome: .missed, started: started, reason: reason,
+                         attempted: attempted)
+            metrics.missed(metric)
         }
-        var next = now.addingTimeInterval(backoff(afterAttempt: attempts))
-        if possiblyDelivered {
-            // Always look again before the window closes: the message may be out.
-            next = min(next, max(deadline, now.addingTimeInterval(1)))
-        } else if next > deadline {
-            let text = "Not sent within the \(Self.describe(configuration.grace)) grace window: \(reason)"
-            await record(claim, .missed(reason: text), outcome: "missed", started: sendStarted, reason: text, attempted: true)
-            metrics.missed(.gatewayUnreachable)  // only a send that certainly did not go out gets here
-            return
-        }
-        await record(
-            claim, .retry(at: next, reason: reason, needsReconcile: possiblyDelivered,
-                          sendStartedAt: possiblyDelivered ? sendStarted : nil),
-            outcome: possiblyDelivered ? "ambiguous" : "retry", started: sendStarted, reason: reason, attempted: true)
-        metrics.retried(label)
-    }
-
-    /// Exponential backoff with jitter: half of `base × 2^(n−1)` (capped) fixed, half random.
-    func backoff(afterAttempt attempt: Int) -> TimeInterval {
-        let exponential = min(configuration.backoffCap, configuration.backoffBase * pow(2, Double(max(0, attempt - 1))))
-        return exponential * (0.5 + 0.5 * random.unit())
     }
 
     private func record(
-        _ claim: ClaimedMessage, _ outcome: SendOutcome, outcome name: String, started: Date, reason: String?,
+        _ claim: ClaimedMessage, _ outcome: SendOutcome, outcome name: AttemptOutcome, started: Date, reason: String?,
         gatewayStatus: Int? = nil, attempted: Bool = false
     ) async {
         let log = AttemptLog(
@@ -325,9 +341,4 @@ public final class Dispatcher: Service, Sendable {
         }
     }
 
-    static func describe(_ interval: TimeInterval) -> String {
-        if interval >= 3600, interval.truncatingRemainder(dividingBy: 3600) == 0 { return "\(Int(interval / 3600))h" }
-        if interval >= 60, interval.truncatingRemainder(dividingBy: 60) == 0 { return "\(Int(interval / 60))m" }
-        return "\(Int(interval))s"
-    }
 }

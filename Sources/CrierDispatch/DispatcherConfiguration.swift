@@ -26,6 +26,12 @@ public struct DispatcherConfiguration: Sendable {
     public var shutdownTimeout: Duration = .seconds(10)
     /// How far before a possibly-delivered send the gateway's history is searched.
     public var reconcileSlack: TimeInterval = 60
+    /// How long after an uncertain send the gateway is asked whether it went out: WAHA may finish a
+    /// send after the client gave up, so asking sooner could find nothing and send twice. At least the
+    /// send timeout.
+    public var reconcileDelay: TimeInterval = 35
+    /// How often the dispatcher may start (STOPPED) or restart (FAILED) a session at the gateway.
+    public var sessionRestartInterval: TimeInterval = 300
 
     public init() {}
 

@@ -9,6 +9,10 @@ actor SessionLanes {
     private var lastSend: [String: ContinuousClock.Instant] = [:]
     private var notReadyUntil: [String: (until: ContinuousClock.Instant, reason: String)] = [:]
     private var draining = false
+    /// When the dispatcher last asked the gateway to start or restart each session.
+    private var lastRestart: [String: Date] = [:]
+    /// Sessions whose engine cannot take a reserved message id (asked once per process).
+    private var withoutReservedIds: Set<String> = []
     /// Claims queued or being processed.
     private(set) var held = 0
 
@@ -63,6 +67,16 @@ actor SessionLanes {
         }
         return entry.reason
     }
+
+    /// Whether the session may be (re)started now, at most once per `interval`; notes it when so.
+    func claimRestart(_ session: String, now: Date, interval: TimeInterval) -> Bool {
+        if let last = lastRestart[session], now.timeIntervalSince(last) < interval { return false }
+        lastRestart[session] = now
+        return true
+    }
+
+    func takesReservedIds(_ session: String) -> Bool { !withoutReservedIds.contains(session) }
+    func noteNoReservedIds(_ session: String) { withoutReservedIds.insert(session) }
 
     /// Stops every lane after its current message and hands back the claims never started.
     func drain() -> [ClaimedMessage] {

@@ -27,7 +27,7 @@ public final class ConsoleGateway: Gateway {
     public var sent: [OutgoingRecord] { recorded.withLock { $0 } }
 
     public func sendText(_ message: OutgoingText) async throws -> SendReceipt {
-        let record = OutgoingRecord(message: message, id: "console_\(UUID().uuidString)", sentAt: Date())
+        let record = OutgoingRecord(message: message, id: message.messageId ?? "console_\(UUID().uuidString)", sentAt: Date())
         recorded.withLock { records in
             records.append(record)
             if records.count > capacity { records.removeFirst(records.count - capacity) }
@@ -56,6 +56,15 @@ public final class ConsoleGateway: Gateway {
     public func groups(session: String) async throws -> [ChatSummary] { [] }
     public func contacts(session: String) async throws -> [ChatSummary] { [] }
     public func checkHealth() async throws {}
+    public func reserveMessageId(session: String) async throws -> String? { "console_\(UUID().uuidString)" }
+    public func configureSession(_ name: String, setup: SessionSetup) async throws -> SessionStatus { .working }
+
+    public func sentMessage(session: String, chatId: String, rawId: String) async throws -> GatewayMessage? {
+        recorded.withLock { records in
+            records.last { $0.message.session == session && $0.message.chatId == chatId && $0.id == rawId }
+                .map { GatewayMessage(id: GatewayMessageId(full: $0.id, raw: $0.id), body: $0.message.text, timestamp: $0.sentAt) }
+        }
+    }
 
     public func qrCode(session: String) async throws -> Data {
         throw GatewayFailure.unsupported(reason: "The console gateway has no QR code: its sessions are always connected")

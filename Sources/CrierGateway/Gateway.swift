@@ -17,11 +17,15 @@ public struct OutgoingText: Hashable, Sendable {
     public let session: String
     public let chatId: String
     public let text: String
+    /// A raw message id reserved at the gateway beforehand (`reserveMessageId`), so that whether this
+    /// send went out can later be asked by id.
+    public let messageId: String?
 
-    public init(session: String, chatId: String, text: String) {
+    public init(session: String, chatId: String, text: String, messageId: String? = nil) {
         self.session = session
         self.chatId = chatId
         self.text = text
+        self.messageId = messageId
     }
 }
 
@@ -62,11 +66,19 @@ public struct GatewaySession: Hashable, Sendable {
     /// The owner tag Crier put in the session's metadata when it created it; `nil` for a session
     /// created elsewhere (another tool, WAHA's dashboard, its `default` session).
     public let owner: String?
+    /// Whether the gateway will report delivery receipts for it (`nil`: cannot tell).
+    public let receiptsEnabled: Bool?
+    /// Whether the gateway keeps its message history, which reconciliation needs (`nil`: cannot tell).
+    public let historyEnabled: Bool?
 
-    public init(name: String, status: SessionStatus, owner: String?) {
+    public init(
+        name: String, status: SessionStatus, owner: String?, receiptsEnabled: Bool? = nil, historyEnabled: Bool? = nil
+    ) {
         self.name = name
         self.status = status
         self.owner = owner
+        self.receiptsEnabled = receiptsEnabled
+        self.historyEnabled = historyEnabled
     }
 }
 
@@ -103,13 +115,15 @@ public enum GatewayFailure: Error, Hashable, Sendable, CustomStringConvertible {
     case rejected(httpStatus: Int, reason: String, credentialsRefused: Bool)
     /// The message may have gone out (timeout after sending, connection reset, 5xx): reconcile first.
     case ambiguous(reason: String)
+    /// The gateway keeps no message history for the session, so it cannot say what went out.
+    case historyUnavailable(reason: String)
     /// The gateway cannot do this at all (the console gateway has no QR code).
     case unsupported(reason: String)
 
     public var reason: String {
         switch self {
         case .notDelivered(let reason), .sessionNotReady(_, let reason), .rejected(_, let reason, _),
-            .ambiguous(let reason), .unsupported(let reason):
+            .ambiguous(let reason), .unsupported(let reason), .historyUnavailable(let reason):
             reason
         }
     }
@@ -126,6 +140,14 @@ public protocol Gateway: Sendable {
     func sendText(_ message: OutgoingText) async throws -> SendReceipt
     /// Messages the session sent to `chatId` since `since`, newest first.
     func recentMessagesFromMe(session: String, chatId: String, since: Date) async throws -> [GatewayMessage]
+    /// Reserves a message id for the next send through `session`; `nil` when the gateway's engine
+    /// cannot take a client-chosen id (then only the text can tell whether a send went out).
+    func reserveMessageId(session: String) async throws -> String?
+    /// The message the session sent to `chatId` with this raw id, or `nil` when there is none.
+    func sentMessage(session: String, chatId: String, rawId: String) async throws -> GatewayMessage?
+    /// Applies Crier's session configuration (`SessionSetup`) to a session that exists, keeping the rest
+    /// of its configuration; returns its status.
+    func configureSession(_ name: String, setup: SessionSetup) async throws -> SessionStatus
     /// The session, or `nil` when the gateway has none by this name.
     func session(named name: String) async throws -> GatewaySession?
     /// Creates and starts a session configured as `setup` says; returns its status.

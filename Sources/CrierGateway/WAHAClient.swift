@@ -48,7 +48,11 @@ public struct WAHAClient: Gateway {
     // MARK: Sending
 
     public func sendText(_ message: OutgoingText) async throws -> SendReceipt {
-        let body: [String: Any] = ["session": message.session, "chatId": message.chatId, "text": message.text]
+        // No link previews: WAHA would spend seconds building them, making timeouts (and doubt) likelier.
+        var body: [String: Any] = [
+            "session": message.session, "chatId": message.chatId, "text": message.text, "linkPreview": false,
+        ]
+        if let id = message.messageId { body["id"] = id }
         let response = try await request(.POST, "/api/sendText", json: body, timeout: sendTimeout, operation: "sendText")
         return SendReceipt(messageId: Self.messageId(in: response.body, chatId: message.chatId))
     }
@@ -65,13 +69,41 @@ public struct WAHAClient: Gateway {
         guard let items = try? JSONSerialization.jsonObject(with: response.body) as? [[String: Any]] else {
             throw GatewayFailure.ambiguous(reason: "WAHA answered the message list with something that is not a list")
         }
-        return items.compactMap { item in
-            guard let body = item["body"] as? String else { return nil }
-            let seconds = (item["timestamp"] as? NSNumber)?.doubleValue ?? 0
-            return GatewayMessage(
-                id: WAHAMessageIds.messageId(in: item, chatId: chatId), body: body,
-                timestamp: Date(timeIntervalSince1970: seconds))
+        return items.compactMap { Self.gatewayMessage($0, chatId: chatId) }
+    }
+
+    /// Asks WAHA for a message id to send with (NOWEB and GOWS take one; WEBJS does not).
+    public func reserveMessageId(session: String) async throws -> String? {
+        do {
+            let response = try await request(
+                .GET, "/api/\(Self.segment(session))/new-message-id", operation: "newMessageId")
+            let object = (try? JSONSerialization.jsonObject(with: response.body)) as? [String: Any]
+            return (object?["id"] as? String).flatMap { $0.isEmpty ? nil : $0 }
+        } catch GatewayFailure.rejected(let status, _, false) where [400, 404, 405, 422, 501].contains(status) {
+            return nil  // the engine cannot (422 "not implemented"), or this WAHA predates the endpoint (404)
         }
+    }
+
+    public func sentMessage(session: String, chatId: String, rawId: String) async throws -> GatewayMessage? {
+        do {
+            let response = try await request(
+                .GET,
+                "/api/\(Self.segment(session))/chats/\(Self.segment(chatId))/messages/\(Self.segment(rawId))",
+                query: [("downloadMedia", "false")], operation: "message")
+            guard let item = (try? JSONSerialization.jsonObject(with: response.body, options: .fragmentsAllowed))
+                as? [String: Any]
+            else { return nil }  // `null`: not there
+            return Self.gatewayMessage(item, chatId: chatId)
+        } catch GatewayFailure.rejected(404, _, _) {
+            return nil
+        }
+    }
+
+    static func gatewayMessage(_ item: [String: Any], chatId: String) -> GatewayMessage? {
+        guard let body = item["body"] as? String else { return nil }
+        let seconds = (item["timestamp"] as? NSNumber)?.doubleValue ?? 0
+        return GatewayMessage(
+            id: WAHAMessageIds.messageId(in: item, chatId: chatId), body: body, timestamp: Date(timeIntervalSince1970: seconds))
     }
 
     // MARK: Sessions
@@ -90,8 +122,54 @@ public struct WAHAClient: Gateway {
         guard let status = (object?["status"] as? String).flatMap(SessionStatus.init(rawValue:)) else {
             throw GatewayFailure.ambiguous(reason: "WAHA did not report a status for session \(name)")
         }
-        let metadata = (object?["config"] as? [String: Any])?["metadata"] as? [String: Any]
-        return GatewaySession(name: name, status: status, owner: metadata?[Self.ownerMetadataKey] as? String)
+        let config = object?["config"] as? [String: Any] ?? [:]
+        let metadata = config["metadata"] as? [String: Any]
+        let engine = ((object?["engine"] as? [String: Any])?["engine"] as? String)?.uppercased()
+        return GatewaySession(
+            name: name, status: status, owner: metadata?[Self.ownerMetadataKey] as? String,
+            receiptsEnabled: Self.receiptsEnabled(engine: engine, config: config),
+            historyEnabled: Self.historyEnabled(engine: engine, config: config))
+    }
+
+    /// WEBJS emits `message.ack` only with `webjs.tagsEventsOn`; the other engines always do.
+    static func receiptsEnabled(engine: String?, config: [String: Any]) -> Bool? {
+        switch engine {
+        case "WEBJS": ((config["webjs"] as? [String: Any])?["tagsEventsOn"] as? Bool) ?? false
+        case nil: nil
+        default: true
+        }
+    }
+
+    /// NOWEB keeps message history (and contacts) only with `noweb.store.enabled`; the others always do.
+    static func historyEnabled(engine: String?, config: [String: Any]) -> Bool? {
+        switch engine {
+        case "NOWEB": (((config["noweb"] as? [String: Any])?["store"] as? [String: Any])?["enabled"] as? Bool) ?? false
+        case nil: nil
+        default: true
+        }
+    }
+
+    /// Sets Crier's configuration on an existing session, keeping everything else it has (WAHA's
+    /// `PUT /api/sessions/{name}` replaces the whole config, and restarts a running session).
+    public func configureSession(_ name: String, setup: SessionSetup) async throws -> SessionStatus {
+        let current = try await request(.GET, "/api/sessions/\(Self.segment(name))", operation: "session")
+        var config = (((try? JSONSerialization.jsonObject(with: current.body)) as? [String: Any])?["config"]
+            as? [String: Any]) ?? [:]
+        for (key, value) in Self.sessionConfig(setup) {
+            if key == "webhooks", let ours = value as? [[String: Any]], let url = ours.first?["url"] as? String {
+                let others = (config["webhooks"] as? [[String: Any]] ?? []).filter { $0["url"] as? String != url }
+                config[key] = others + ours
+            } else if key == "metadata", var metadata = config["metadata"] as? [String: Any] {
+                metadata[Self.ownerMetadataKey] = setup.owner
+                config[key] = metadata
+            } else {
+                config[key] = value
+            }
+        }
+        let response = try await request(
+            .PUT, "/api/sessions/\(Self.segment(name))", json: ["config": config], operation: "configureSession")
+        if let status = Self.status(in: response.body) { return status }
+        return try await status(ofSession: name)
     }
 
     public func createSession(named name: String, setup: SessionSetup) async throws -> SessionStatus {
@@ -132,11 +210,19 @@ public struct WAHAClient: Gateway {
     public func restartSession(_ name: String) async throws -> SessionStatus { try await sessionCommand(name, "restart") }
     public func logoutSession(_ name: String) async throws -> SessionStatus { try await sessionCommand(name, "logout") }
 
+    /// The QR code; a session that is not waiting for one (WAHA's 422, with Nest's default body) is
+    /// `sessionNotReady` with the session's actual status.
     public func qrCode(session: String) async throws -> Data {
-        try await request(
-            .GET, "/api/\(Self.segment(session))/auth/qr", query: [("format", "image")], accept: "image/png",
-            operation: "qr"
-        ).body
+        do {
+            return try await request(
+                .GET, "/api/\(Self.segment(session))/auth/qr", query: [("format", "image")], accept: "image/png",
+                operation: "qr"
+            ).body
+        } catch GatewayFailure.rejected(422, _, _) {
+            let status = try? await status(ofSession: session)
+            throw GatewayFailure.sessionNotReady(
+                status: status, reason: "The session is not waiting for a QR code (it is \(status?.rawValue ?? "not running"))")
+        }
     }
 
     private func sessionCommand(_ name: String, _ command: String) async throws -> SessionStatus {
@@ -153,15 +239,29 @@ public struct WAHAClient: Gateway {
         return Self.normalisedGroups(try? JSONSerialization.jsonObject(with: response.body))
     }
 
+    /// Every contact, read a page of `contactsPageSize` at a time (at most `maxContactPages` pages).
     public func contacts(session: String) async throws -> [ChatSummary] {
-        let response = try await request(
-            .GET, "/api/contacts/all", query: [("session", session), ("limit", "1000")], operation: "contacts")
-        let items = (try? JSONSerialization.jsonObject(with: response.body) as? [[String: Any]]) ?? []
-        return items.compactMap { item in
-            guard let id = Self.chatId(item["id"]) else { return nil }
-            return ChatSummary(id: id, name: (item["name"] as? String) ?? (item["pushname"] as? String))
+        var contacts: [ChatSummary] = []
+        for page in 0..<Self.maxContactPages {
+            let response = try await request(
+                .GET, "/api/contacts/all",
+                query: [
+                    ("session", session), ("limit", String(Self.contactsPageSize)),
+                    ("offset", String(page * Self.contactsPageSize)), ("sortBy", "id"),
+                ],
+                operation: "contacts")
+            let items = (try? JSONSerialization.jsonObject(with: response.body) as? [[String: Any]]) ?? []
+            contacts += items.compactMap { item in
+                guard let id = Self.chatId(item["id"]) else { return nil }
+                return ChatSummary(id: id, name: (item["name"] as? String) ?? (item["pushname"] as? String))
+            }
+            if items.count < Self.contactsPageSize { break }
         }
+        return contacts
     }
+
+    static let contactsPageSize = 1000
+    static let maxContactPages = 50
 
     public func checkHealth() async throws {
         _ = try await request(.GET, "/api/server/version", operation: "health")
@@ -209,8 +309,16 @@ public struct WAHAClient: Gateway {
         let status = reply.status
         guard !(200..<300).contains(status) else { return }
         let object = (try? JSONSerialization.jsonObject(with: reply.body)) as? [String: Any]
-        let reason = "WAHA \(status): " + errorText(object, fallback: String(decoding: reply.body.prefix(300), as: UTF8.self))
+        let message = errorText(object, fallback: String(decoding: reply.body.prefix(300), as: UTF8.self))
+        let reason = "WAHA \(status): " + message
         switch status {
+        case 404 where message.contains("didn't find a session") || message.contains("start it first"):
+            // WAHA's answer for any session that is not running (STOPPED, or not yet restored while WAHA
+            // starts): the message waits, and the dispatcher starts the session.
+            throw GatewayFailure.sessionNotReady(status: .stopped, reason: reason)
+        case 400 where message.localizedCaseInsensitiveContains("NOWEB store"):
+            throw GatewayFailure.historyUnavailable(
+                reason: "WAHA keeps no message history for this session (NOWEB store off): " + message)
         case 422 where object?["expected"] != nil || object?["status"] is String:
             throw GatewayFailure.sessionNotReady(
                 status: (object?["status"] as? String).flatMap(SessionStatus.init(rawValue:)), reason: reason)

@@ -87,7 +87,8 @@ public struct APIError: Error, HTTPResponseError, Sendable {
             return APIError(status: .notFound, code: "gateway_session_not_found", message: reason)
         case .rejected(_, let reason, true):
             return APIError(status: .badGateway, code: "gateway_credentials_refused", message: reason)
-        case .rejected(_, let reason, false), .notDelivered(let reason), .ambiguous(let reason):
+        case .rejected(_, let reason, false), .notDelivered(let reason), .ambiguous(let reason),
+            .historyUnavailable(let reason):
             return APIError(status: .badGateway, code: "gateway_error", message: reason)
         }
     }

@@ -179,7 +179,7 @@ enum CampaignJSON {
             "attempts": .array(message.attempts.map { attempt in
                 .object([
                     "startedAt": .instant(attempt.startedAt), "finishedAt": .instant(attempt.finishedAt),
-                    "outcome": .string(attempt.outcome),
+                    "outcome": .string(attempt.outcome.rawValue),
                     "gatewayStatus": attempt.gatewayStatus.map(JSONValue.int) ?? .null,
                     "reason": .string(attempt.reason),
                 ])

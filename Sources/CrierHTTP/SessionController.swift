@@ -14,6 +14,7 @@ struct SessionController {
         group.get(":id/qr", use: qr)
         group.post(":id/restart", use: restart)
         group.post(":id/logout", use: logout)
+        group.post(":id/configure", use: configure)
         group.get(":id/groups", use: groups)
         group.get(":id/contacts", use: contacts)
     }
@@ -33,6 +34,11 @@ struct SessionController {
     @Sendable func logout(_ request: Request, context: Context) async throws -> Response {
         JSONValue.response(Self.json(
             try await sessions.logout(id: try context.parameters.require("id"), for: try context.requireUser())))
+    }
+
+    @Sendable func configure(_ request: Request, context: Context) async throws -> Response {
+        JSONValue.response(Self.json(
+            try await sessions.configure(id: try context.parameters.require("id"), for: try context.requireUser())))
     }
 
     @Sendable func groups(_ request: Request, context: Context) async throws -> Response {
@@ -64,11 +70,15 @@ struct SessionController {
         return JSONValue.response(Self.json(view))
     }
 
-    /// `{"id","name","status"}`; status is `null` when the gateway could not be asked.
+    /// `{"id","name","status","receipts","history","warnings"}`; status and the flags are `null` when the
+    /// gateway could not be asked.
     static func json(_ view: SessionView) -> JSONValue {
         .object([
             "id": .string(view.session.id), "name": .string(view.session.name),
             "status": .string(view.status?.rawValue),
+            "receipts": view.receiptsEnabled.map(JSONValue.bool) ?? .null,
+            "history": view.historyEnabled.map(JSONValue.bool) ?? .null,
+            "warnings": .array(view.warnings.map(JSONValue.string)),
         ])
     }
 }

@@ -3,10 +3,37 @@ import CrierGateway
 import CrierStorage
 import Foundation
 
-/// A user's WhatsApp session with its live status at the gateway.
+/// A user's WhatsApp session with its live status at the gateway, and whether the gateway is set up
+/// for what Crier relies on: receipts (deliveredAt / readAt) and message history (reconciliation).
 public struct SessionView: Sendable, Hashable {
     public let session: WhatsAppSession
     public let status: SessionStatus?
+    /// `nil` when the gateway could not say.
+    public let receiptsEnabled: Bool?
+    public let historyEnabled: Bool?
+
+    public init(session: WhatsAppSession, status: SessionStatus?, receiptsEnabled: Bool? = nil, historyEnabled: Bool? = nil) {
+        self.session = session
+        self.status = status
+        self.receiptsEnabled = receiptsEnabled
+        self.historyEnabled = historyEnabled
+    }
+
+    /// What the user should know, in plain words: never a silent gap.
+    public var warnings: [String] {
+        var warnings: [String] = []
+        if receiptsEnabled == false {
+            warnings.append(
+                "Delivery receipts are off for this session at the gateway, so deliveredAt and readAt stay empty; "
+                    + "POST /api/sessions/\(session.id)/configure turns them on (the session restarts)")
+        }
+        if historyEnabled == false {
+            warnings.append(
+                "The gateway keeps no message history for this session, so after an uncertain send Crier cannot "
+                    + "tell whether it went out; POST /api/sessions/\(session.id)/configure turns it on")
+        }
+        return warnings
+    }
 }
 
 /// Registers and inspects WhatsApp sessions, owned per user, backed by the gateway.
@@ -55,20 +82,35 @@ public struct SessionService: Sendable {
     /// The user's sessions with their live status, the gateway asked for all of them at once.
     public func sessions(for user: User) async throws -> [SessionView] {
         let sessions = try await store.sessions(ownerId: user.id)
-        let gateway = self.gateway
-        let statuses = await withTaskGroup(of: (Int, SessionStatus?).self) { group in
+        return await withTaskGroup(of: (Int, SessionView).self) { group in
             for (index, session) in sessions.enumerated() {
-                group.addTask { (index, try? await gateway.status(ofSession: session.name)) }
+                group.addTask { (index, await self.view(session)) }
             }
-            var statuses = [SessionStatus?](repeating: nil, count: sessions.count)
-            for await (index, status) in group { statuses[index] = status }
-            return statuses
+            var views: [SessionView?] = Array(repeating: nil, count: sessions.count)
+            for await (index, view) in group { views[index] = view }
+            return views.compactMap { $0 }
         }
-        return zip(sessions, statuses).map { SessionView(session: $0, status: $1) }
     }
 
     public func session(id: String, for user: User) async throws -> SessionView {
+        await view(try await owned(id, by: user))
+    }
+
+    /// Sets Crier's configuration (receipts, history, webhook, owner tag) on a session that exists at the
+    /// gateway, keeping the rest of its configuration. The gateway restarts the session.
+    public func configure(id: String, for user: User) async throws -> SessionView {
         let session = try await owned(id, by: user)
+        _ = try await gateway.configureSession(session.name, setup: SessionSetup(owner: user.publicId, webhook: webhook))
+        return await view(session)
+    }
+
+    /// The session as the gateway knows it; a gateway that cannot be asked leaves its fields `nil`.
+    private func view(_ session: WhatsAppSession) async -> SessionView {
+        if let info = try? await gateway.session(named: session.name) {
+            return SessionView(
+                session: session, status: info.status, receiptsEnabled: info.receiptsEnabled,
+                historyEnabled: info.historyEnabled)
+        }
         return SessionView(session: session, status: try? await gateway.status(ofSession: session.name))
     }
 

@@ -19,10 +19,14 @@ public struct ClaimedMessage: Hashable, Sendable {
     /// When that possibly-delivered send started (the reconciliation window starts before it).
     public let sendStartedAt: Date?
     public let lastError: String?
+    /// The message id reserved at the gateway for this message, when its engine takes one: every send
+    /// carries it, so "did it go out?" is a lookup by id.
+    public let reservedMessageId: String?
 
     public init(
         id: Int64, claimToken: Int64, attemptCount: Int, campaignId: String, sessionName: String, chatId: String,
-        content: String, scheduledAt: Date, needsReconcile: Bool, sendStartedAt: Date?, lastError: String?
+        content: String, scheduledAt: Date, needsReconcile: Bool, sendStartedAt: Date?, lastError: String?,
+        reservedMessageId: String? = nil
     ) {
         self.id = id
         self.claimToken = claimToken
@@ -35,6 +39,15 @@ public struct ClaimedMessage: Hashable, Sendable {
         self.needsReconcile = needsReconcile
         self.sendStartedAt = sendStartedAt
         self.lastError = lastError
+        self.reservedMessageId = reservedMessageId
+    }
+
+    /// The same claim with a reserved message id.
+    public func reserving(_ messageId: String) -> ClaimedMessage {
+        ClaimedMessage(
+            id: id, claimToken: claimToken, attemptCount: attemptCount, campaignId: campaignId, sessionName: sessionName,
+            chatId: chatId, content: content, scheduledAt: scheduledAt, needsReconcile: needsReconcile,
+            sendStartedAt: sendStartedAt, lastError: lastError, reservedMessageId: messageId)
     }
 }
 
@@ -50,18 +63,37 @@ public enum SendOutcome: Hashable, Sendable {
     case missed(reason: String)
 }
 
+/// How one claim of a message ended: the names the audit trail, the API and the SQL share.
+public enum AttemptOutcome: String, Sendable, CaseIterable {
+    /// Accepted by the gateway.
+    case sent
+    /// Certainly not delivered; tried again later.
+    case retry
+    /// May have been delivered: checked with the gateway before any resend.
+    case ambiguous
+    /// Found at the gateway after an uncertain send; not sent again.
+    case reconciled
+    /// The session was not WORKING (or an uncertain send could still complete); no attempt counted.
+    case waiting
+    case failed
+    case missed
+    /// The process sending it stopped before recording an outcome.
+    case leaseExpired = "lease_expired"
+}
+
 /// One line of a message's audit trail.
 public struct AttemptLog: Hashable, Sendable {
     public let startedAt: Date
     public let finishedAt: Date
-    /// `sent`, `retry`, `waiting`, `failed`, `missed`, `reconciled`, `ambiguous`, `lease_expired`.
-    public let outcome: String
+    public let outcome: AttemptOutcome
     public let gatewayStatus: Int?
     public let reason: String?
     /// Whether a send was actually tried (counts against the attempt limit).
     public let attempted: Bool
 
-    public init(startedAt: Date, finishedAt: Date, outcome: String, gatewayStatus: Int?, reason: String?, attempted: Bool) {
+    public init(
+        startedAt: Date, finishedAt: Date, outcome: AttemptOutcome, gatewayStatus: Int?, reason: String?, attempted: Bool
+    ) {
         self.startedAt = startedAt
         self.finishedAt = finishedAt
         self.outcome = outcome
@@ -82,6 +114,9 @@ public protocol DispatchStore: Sendable {
     /// longer this one's (fenced out).
     @discardableResult
     func recordOutcome(_ claim: ClaimedMessage, _ outcome: SendOutcome, log: AttemptLog) async throws -> Bool
+    /// Persists the message id reserved at the gateway for this claim's message, before it is sent;
+    /// `false` when the claim is no longer this one's.
+    func recordReservedMessageId(_ claim: ClaimedMessage, _ messageId: String) async throws -> Bool
     /// Returns claims that were never started to pending, untouched (shutdown).
     func releaseClaims(_ claims: [ClaimedMessage], owner: String) async throws
     /// Claims whose lease ran out (their process died): back to pending, to be reconciled before any
@@ -95,8 +130,9 @@ public protocol DispatchStore: Sendable {
     /// Records a webhook event id, remembered for `retention`; `false` when it was seen before.
     func recordWebhookEvent(id: String, now: Date, retention: TimeInterval) async throws -> Bool
     /// Applies a delivery or read receipt to the message sent through session `session` with this raw
-    /// gateway id. A receipt dated more than a minute before the send is ignored. Returns whether a
-    /// message matched.
+    /// gateway id. A receipt dated more than a minute before the send is ignored. A receipt for an id
+    /// not recorded yet (it beat the send's reply) is kept and applied when the send is recorded.
+    /// Receipts only move a message forward. Returns whether a message matched now.
     @discardableResult
     func recordAck(session: String, rawMessageId: String, level: AckLevel, at: Date) async throws -> Bool
     /// Remembers the last status the gateway reported for a session.

@@ -124,6 +124,22 @@ enum SQLiteMigrations {
                 UPDATE messages SET public_id = lower(hex(randomblob(12)));
                 """)
         }
+        migrator.registerMigration("0004-reserved-ids-and-early-receipts") { db in
+            // A message id reserved at the gateway before the first send (exactly-once by id), and
+            // receipts that arrived before the send they confirm was recorded.
+            try db.execute(sql: """
+                ALTER TABLE messages ADD COLUMN reserved_message_id TEXT;
+                CREATE TABLE early_receipts (
+                    session TEXT NOT NULL,
+                    raw_message_id TEXT NOT NULL,
+                    level INTEGER NOT NULL,
+                    at INTEGER NOT NULL,
+                    received_at INTEGER NOT NULL
+                );
+                CREATE INDEX early_receipts_message ON early_receipts(session, raw_message_id);
+                CREATE INDEX early_receipts_age ON early_receipts(received_at);
+                """)
+        }
         return migrator
     }
 }

@@ -39,13 +39,13 @@ extension SQLiteStore {
             let rowId: Int64 = row["id"]
             let version: Int = row["schedule_version"] + 1
             let started = try Bool.fetchOne(
-                db, sql: "SELECT EXISTS (SELECT 1 FROM messages WHERE campaign_id = ? AND status IN ('sent', 'sending'))",
+                db, sql: "SELECT EXISTS (SELECT 1 FROM messages WHERE campaign_id = ? AND status IN (\(MessageStatus.sent.sql), \(MessageStatus.sending.sql)))",
                 arguments: [rowId]) ?? false
             guard !started else { throw DomainError.campaignAlreadySent }
             try db.execute(
                 sql: """
-                    UPDATE messages SET status = 'cancelled', failed_reason = 'Campaign was edited'
-                    WHERE campaign_id = ? AND status = 'pending'
+                    UPDATE messages SET status = \(MessageStatus.cancelled.sql), failed_reason = 'Campaign was edited'
+                    WHERE campaign_id = ? AND status = \(MessageStatus.pending.sql)
                     """,
                 arguments: [rowId])
             try db.execute(
@@ -72,8 +72,8 @@ extension SQLiteStore {
             try db.execute(sql: "UPDATE campaigns SET deleted_at = ?, updated_at = ? WHERE id = ?", arguments: [at.millis, at.millis, rowId])
             try db.execute(
                 sql: """
-                    UPDATE messages SET status = 'cancelled', failed_reason = 'Campaign was deleted'
-                    WHERE campaign_id = ? AND status = 'pending'
+                    UPDATE messages SET status = \(MessageStatus.cancelled.sql), failed_reason = 'Campaign was deleted'
+                    WHERE campaign_id = ? AND status = \(MessageStatus.pending.sql)
                     """,
                 arguments: [rowId])
         }
@@ -92,7 +92,7 @@ extension SQLiteStore {
     ) async throws -> CampaignPage {
         let openMessages = """
             EXISTS (SELECT 1 FROM messages m WHERE m.campaign_id = c.id AND m.schedule_version = c.schedule_version
-                    AND m.status IN ('pending', 'sending'))
+                    AND m.status IN (\(MessageStatus.pending.sql), \(MessageStatus.sending.sql)))
             """
         let filter = listing == .active ? openMessages : "NOT " + openMessages
         return try await writer.read { db in

@@ -8,12 +8,12 @@ extension SQLiteStore {
             let claimed = try Row.fetchAll(
                 db,
                 sql: """
-                    UPDATE messages SET status = 'sending', claim_token = claim_token + 1, lease_owner = ?,
+                    UPDATE messages SET status = \(MessageStatus.sending.sql), claim_token = claim_token + 1, lease_owner = ?,
                         lease_expires_at = ?, claimed_at = ?
-                    WHERE id IN (SELECT id FROM messages WHERE status = 'pending' AND next_attempt_at <= ?
+                    WHERE id IN (SELECT id FROM messages WHERE status = \(MessageStatus.pending.sql) AND next_attempt_at <= ?
                                  ORDER BY next_attempt_at LIMIT ?)
                     RETURNING id, campaign_id, claim_token, attempt_count, content, scheduled_at, needs_reconcile,
-                        send_started_at, last_error
+                        send_started_at, last_error, reserved_message_id
                     """,
                 arguments: [owner, leaseUntil.millis, now.millis, now.millis, limit])
             guard !claimed.isEmpty else { return [] }
@@ -36,7 +36,8 @@ extension SQLiteStore {
                     campaignId: target.publicId, sessionName: target.session, chatId: target.chat,
                     content: row["content"], scheduledAt: Date(millis: row["scheduled_at"]),
                     needsReconcile: row["needs_reconcile"],
-                    sendStartedAt: (row["send_started_at"] as Int64?).map(Date.init(millis:)), lastError: row["last_error"])
+                    sendStartedAt: (row["send_started_at"] as Int64?).map(Date.init(millis:)), lastError: row["last_error"],
+                    reservedMessageId: row["reserved_message_id"])
             }.sorted { ($0.scheduledAt, $0.id) < ($1.scheduledAt, $1.id) }
         }
     }
@@ -44,7 +45,7 @@ extension SQLiteStore {
     public func renewClaims(owner: String, until: Date) async throws {
         try await transaction { db in
             try db.execute(
-                sql: "UPDATE messages SET lease_expires_at = ? WHERE status = 'sending' AND lease_owner = ?",
+                sql: "UPDATE messages SET lease_expires_at = ? WHERE status = \(MessageStatus.sending.sql) AND lease_owner = ?",
                 arguments: [until.millis, owner])
         }
     }
@@ -52,14 +53,14 @@ extension SQLiteStore {
     @discardableResult
     public func recordOutcome(_ claim: ClaimedMessage, _ outcome: SendOutcome, log: AttemptLog) async throws -> Bool {
         try await transaction { db in
-            let fence = "WHERE id = ? AND claim_token = ? AND status = 'sending'"
+            let fence = "WHERE id = ? AND claim_token = ? AND status = \(MessageStatus.sending.sql)"
             let attempted = log.attempted ? 1 : 0
             let released = "lease_owner = NULL, lease_expires_at = NULL, attempt_count = attempt_count + ?"
             switch outcome {
             case .sent(let gatewayId):
                 try db.execute(
                     sql: """
-                        UPDATE messages SET status = 'sent', sent_at = ?, gateway_message_id = ?, gateway_raw_id = ?,
+                        UPDATE messages SET status = \(MessageStatus.sent.sql), sent_at = ?, gateway_message_id = ?, gateway_raw_id = ?,
                             needs_reconcile = 0, failed_reason = NULL, \(released) \(fence)
                         """,
                     arguments: [log.finishedAt.millis, gatewayId?.full, gatewayId?.raw, attempted, claim.id,
@@ -67,25 +68,69 @@ extension SQLiteStore {
             case .retry(let at, let reason, let needsReconcile, let sendStartedAt):
                 try db.execute(
                     sql: """
-                        UPDATE messages SET status = 'pending', next_attempt_at = ?, needs_reconcile = ?,
+                        UPDATE messages SET status = \(MessageStatus.pending.sql), next_attempt_at = ?, needs_reconcile = ?,
                             send_started_at = COALESCE(?, send_started_at), last_error = ?, \(released) \(fence)
                         """,
                     arguments: [at.millis, needsReconcile, sendStartedAt?.millis, reason, attempted, claim.id,
                                 claim.claimToken])
             case .wait(let until, let reason):
                 try db.execute(
-                    sql: "UPDATE messages SET status = 'pending', next_attempt_at = ?, last_error = ?, \(released) \(fence)",
+                    sql: "UPDATE messages SET status = \(MessageStatus.pending.sql), next_attempt_at = ?, last_error = ?, \(released) \(fence)",
                     arguments: [until.millis, reason, attempted, claim.id, claim.claimToken])
             case .failed(let reason), .missed(let reason):
-                let status = if case .failed = outcome { "failed" } else { "missed" }
+                let status: MessageStatus = if case .failed = outcome { .failed } else { .missed }
                 try db.execute(
                     sql: "UPDATE messages SET status = ?, failed_reason = ?, needs_reconcile = 0, \(released) \(fence)",
                     arguments: [status, reason, attempted, claim.id, claim.claimToken])
             }
             guard db.changesCount == 1 else { return false }
             try Self.insertAttempt(messageId: claim.id, log, db: db)
+            if case .sent(let gatewayId?) = outcome {
+                try Self.applyEarlyReceipts(messageId: claim.id, session: claim.sessionName, rawId: gatewayId.raw, db: db)
+            }
             return true
         }
+    }
+
+    public func recordReservedMessageId(_ claim: ClaimedMessage, _ messageId: String) async throws -> Bool {
+        try await transaction { db in
+            try db.execute(
+                sql: """
+                    UPDATE messages SET reserved_message_id = ?
+                    WHERE id = ? AND claim_token = ? AND status = \(MessageStatus.sending.sql)
+                    """,
+                arguments: [messageId, claim.id, claim.claimToken])
+            return db.changesCount == 1
+        }
+    }
+
+    /// Receipts that arrived before this send was recorded, applied now (and forgotten).
+    static func applyEarlyReceipts(messageId: Int64, session: String, rawId: String, db: Database) throws {
+        let receipts = try Row.fetchAll(
+            db, sql: "SELECT level, at FROM early_receipts WHERE session = ? AND raw_message_id = ?",
+            arguments: [session, rawId])
+        guard !receipts.isEmpty else { return }
+        for receipt in receipts {
+            guard let level = AckLevel(rawValue: receipt["level"]) else { continue }
+            try applyReceipt(level: level, at: Date(millis: receipt["at"]), where: "id = ?", [messageId], db: db)
+        }
+        try db.execute(
+            sql: "DELETE FROM early_receipts WHERE session = ? AND raw_message_id = ?", arguments: [session, rawId])
+    }
+
+    /// Moves matching sent messages forward: DEVICE sets deliveredAt, READ or PLAYED readAt (and
+    /// deliveredAt, if no earlier receipt did); the first time of each is kept.
+    static func applyReceipt(
+        level: AckLevel, at: Date, where condition: String, _ arguments: StatementArguments, db: Database
+    ) throws {
+        guard level >= .device else { return }
+        try db.execute(
+            sql: """
+                UPDATE messages SET delivered_at = COALESCE(delivered_at, ?),
+                    read_at = CASE WHEN ? THEN COALESCE(read_at, ?) ELSE read_at END
+                WHERE status = \(MessageStatus.sent.sql) AND sent_at - ? <= ? AND \(condition)
+                """,
+            arguments: [at.millis, level >= .read, at.millis, Int64(receiptClockSkew * 1000), at.millis] + arguments)
     }
 
     public func releaseClaims(_ claims: [ClaimedMessage], owner: String) async throws {
@@ -93,8 +138,8 @@ extension SQLiteStore {
         try await transaction { db in
             let statement = try db.cachedStatement(
                 sql: """
-                    UPDATE messages SET status = 'pending', lease_owner = NULL, lease_expires_at = NULL
-                    WHERE id = ? AND claim_token = ? AND status = 'sending' AND lease_owner = ?
+                    UPDATE messages SET status = \(MessageStatus.pending.sql), lease_owner = NULL, lease_expires_at = NULL
+                    WHERE id = ? AND claim_token = ? AND status = \(MessageStatus.sending.sql) AND lease_owner = ?
                     """)
             for claim in claims { try statement.execute(arguments: [claim.id, claim.claimToken, owner]) }
         }
@@ -106,16 +151,16 @@ extension SQLiteStore {
             try db.execute(
                 sql: """
                     INSERT INTO message_attempts (message_id, started_at, finished_at, outcome, reason)
-                    SELECT id, COALESCE(claimed_at, ?), ?, 'lease_expired', ? FROM messages
-                    WHERE status = 'sending' AND lease_expires_at < ?
+                    SELECT id, COALESCE(claimed_at, ?), ?, \(AttemptOutcome.leaseExpired.sql), ? FROM messages
+                    WHERE status = \(MessageStatus.sending.sql) AND lease_expires_at < ?
                     """,
                 arguments: [now.millis, now.millis, reason, now.millis])
             try db.execute(
                 sql: """
-                    UPDATE messages SET status = 'pending', needs_reconcile = 1,
+                    UPDATE messages SET status = \(MessageStatus.pending.sql), needs_reconcile = 1,
                         send_started_at = COALESCE(send_started_at, claimed_at), lease_owner = NULL,
                         lease_expires_at = NULL, next_attempt_at = ?, attempt_count = attempt_count + 1, last_error = ?
-                    WHERE status = 'sending' AND lease_expires_at < ?
+                    WHERE status = \(MessageStatus.sending.sql) AND lease_expires_at < ?
                     """,
                 arguments: [now.millis, reason, now.millis])
             return db.changesCount
@@ -124,16 +169,16 @@ extension SQLiteStore {
 
     public func markMissed(scheduledBefore cutoff: Date, reason: String, now: Date) async throws -> Int {
         try await transaction { db in
-            let overdue = "status = 'pending' AND needs_reconcile = 0 AND scheduled_at < ?"
+            let overdue = "status = \(MessageStatus.pending.sql) AND needs_reconcile = 0 AND scheduled_at < ?"
             let fullReason = "? || COALESCE(last_error, 'the server was not running or not dispatching at the scheduled time')"
             try db.execute(
                 sql: """
                     INSERT INTO message_attempts (message_id, started_at, finished_at, outcome, reason)
-                    SELECT id, ?, ?, 'missed', \(fullReason) FROM messages WHERE \(overdue)
+                    SELECT id, ?, ?, \(AttemptOutcome.missed.sql), \(fullReason) FROM messages WHERE \(overdue)
                     """,
                 arguments: [now.millis, now.millis, reason, cutoff.millis])
             try db.execute(
-                sql: "UPDATE messages SET status = 'missed', failed_reason = \(fullReason) WHERE \(overdue)",
+                sql: "UPDATE messages SET status = \(MessageStatus.missed.sql), failed_reason = \(fullReason) WHERE \(overdue)",
                 arguments: [reason, cutoff.millis])
             return db.changesCount
         }
@@ -141,7 +186,7 @@ extension SQLiteStore {
 
     public func nextDueAt() async throws -> Date? {
         try await writer.read { db in
-            try Int64.fetchOne(db, sql: "SELECT MIN(next_attempt_at) FROM messages WHERE status = 'pending'")
+            try Int64.fetchOne(db, sql: "SELECT MIN(next_attempt_at) FROM messages WHERE status = \(MessageStatus.pending.sql)")
                 .map(Date.init(millis:))
         }
     }
@@ -162,19 +207,32 @@ extension SQLiteStore {
     public func recordAck(session: String, rawMessageId: String, level: AckLevel, at: Date) async throws -> Bool {
         guard level >= .device else { return false }
         return try await transaction { db in
-            let read = level >= .read
-            try db.execute(
-                sql: """
-                    UPDATE messages SET delivered_at = COALESCE(delivered_at, ?),
-                        read_at = CASE WHEN ? THEN COALESCE(read_at, ?) ELSE read_at END
-                    WHERE status = 'sent' AND gateway_raw_id = ? AND sent_at - ? <= ?
-                        AND campaign_id IN (SELECT c.id FROM campaigns c JOIN whatsapp_sessions s ON s.id = c.session_id
-                                            WHERE s.name = ?)
-                    """,
-                arguments: [at.millis, read, at.millis, rawMessageId, Int64(Self.receiptClockSkew * 1000), at.millis, session])
+            let sessionCampaigns = """
+                campaign_id IN (SELECT c.id FROM campaigns c JOIN whatsapp_sessions s ON s.id = c.session_id
+                                WHERE s.name = ?)
+                """
+            let known = try Bool.fetchOne(
+                db,
+                sql: "SELECT EXISTS (SELECT 1 FROM messages WHERE gateway_raw_id = ? AND \(sessionCampaigns))",
+                arguments: [rawMessageId, session]) ?? false
+            guard known else {
+                // Not recorded yet (the receipt beat the send's reply): kept for when it is.
+                try db.execute(
+                    sql: "DELETE FROM early_receipts WHERE received_at < ?",
+                    arguments: [at.addingTimeInterval(-Self.earlyReceiptRetention).millis])
+                try db.execute(
+                    sql: "INSERT INTO early_receipts (session, raw_message_id, level, at, received_at) VALUES (?, ?, ?, ?, ?)",
+                    arguments: [session, rawMessageId, level.rawValue, at.millis, at.millis])
+                return false
+            }
+            try Self.applyReceipt(
+                level: level, at: at, where: "gateway_raw_id = ? AND \(sessionCampaigns)", [rawMessageId, session], db: db)
             return db.changesCount > 0
         }
     }
+
+    /// How long a receipt for an unknown message is kept waiting for its send to be recorded.
+    static let earlyReceiptRetention: TimeInterval = 86_400
 
     /// How far before the recorded send a receipt may be dated (the gateway's clock is not ours).
     static let receiptClockSkew: TimeInterval = 60

@@ -1,5 +1,7 @@
+import AsyncHTTPClient
 import CrierCore
 import CrierGateway
+import Crypto
 import Foundation
 import Hummingbird
 import Logging
@@ -7,15 +9,25 @@ import NIOCore
 import ServiceLifecycle
 import Synchronization
 
-/// A stand-in for WAHA: a real HTTP server on a loopback port speaking the subset of the WAHA API that
-/// Crier uses (shared/reference/waha-api.md). It records every message it accepts, serves them back
-/// for reconciliation, and can be told to add latency or fail in each way the real gateway does.
+/// A stand-in for WAHA: a real HTTP server on a loopback port speaking the part of the WAHA API that
+/// Crier uses, the way WAHA answers it (shared/reference/waha-api.md, WAHA's OpenAPI spec and source):
+/// an unknown or STOPPED session is a 404 with WAHA's "start it first" message, a running session that
+/// is not WORKING a 422 with its status, a created session goes STARTING then WORKING, message lists
+/// honour their filters, NOWEB and GOWS hand out message ids in advance, and it posts signed webhooks
+/// (HMAC-SHA512 of the raw body) to the URL a session was configured with. It records every message it
+/// accepts and can be told to add latency or fail in each way the real gateway does.
 public final class WAHADouble: Sendable {
-    /// Which engine's `sendText` and groups response shapes to answer with.
-    public enum Engine: Sendable {
-        case noweb, gows, webjs
+    /// Which engine's answers to give (response shapes, message ids, what is supported).
+    public enum Engine: String, Sendable {
+        case noweb = "NOWEB", gows = "GOWS", webjs = "WEBJS"
         /// WEBJS 2025.6.5's regression: 201 with an empty body.
-        case emptyBody
+        case emptyBody = "WEBJS (empty 201)"
+        /// WEBJS with WhatsApp Web from July 2026: ids as `{fromMe, remote, id, $1}`.
+        case webjsDollarOne = "WEBJS ($1 ids)"
+
+        /// NOWEB and GOWS take a client-chosen message id (`GET /api/{session}/new-message-id`).
+        var takesMessageIds: Bool { self == .noweb || self == .gows }
+        var name: String { rawValue.split(separator: " ").first.map(String.init) ?? rawValue }
     }
 
     /// A fault for the next `sendText` request (consumed in order, one per request).
@@ -24,6 +36,9 @@ public final class WAHADouble: Sendable {
         case serverError(recorded: Bool)
         /// Answers only after `hang` (longer than the client's timeout), accepting the message when `recorded`.
         case timeout(recorded: Bool)
+        /// Accepts the message only after `hang`, when the client has long given up: WAHA finishing a
+        /// send after its caller timed out.
+        case completesAfterTimeout
         /// Writes a 201 head, then drops the connection, accepting the message when `recorded`.
         case resetConnection(recorded: Bool)
         /// 422 "session status is not as expected"; not accepted.
@@ -48,7 +63,8 @@ public final class WAHADouble: Sendable {
         var sessions: [String: SessionStatus] = [:]
         /// The `config` each session was created with, as JSON.
         var sessionConfigs: [String: Data] = [:]
-        var unknownSessionStatus: SessionStatus? = .working
+        var statusAfterStart = SessionStatus.working
+        var unknownSessionStatus: SessionStatus?
         var faults: [SendFault] = []
         var latency: Duration = .zero
         var hang: Duration = .seconds(3)
@@ -57,8 +73,19 @@ public final class WAHADouble: Sendable {
         var openSends = 0
         var maxOpenSends = 0
         var messageListFails = false
+        var ackBeforeReply = false
         var apiKey: String?
+        var requests: [LoggedRequest] = []
+        var reservedIds: Set<String> = []
         var groups: [ChatSummary] = [ChatSummary(id: "120363025@g.us", name: "Church choir")]
+    }
+
+    /// A request as it arrived, for conformance checks against WAHA's OpenAPI spec.
+    public struct LoggedRequest: Hashable, Sendable {
+        public let method: String
+        public let path: String
+        public let query: [String: String]
+        public let body: Data?
     }
 
     private let state = Mutex(State())
@@ -78,34 +105,51 @@ public final class WAHADouble: Sendable {
     public var sendRequests: Int { state.withLock { $0.sendRequests } }
     /// The most `sendText` requests that were being handled at the same time.
     public var maxConcurrentSends: Int { state.withLock { $0.maxOpenSends } }
+    /// Every request that arrived, in order.
+    public var requests: [LoggedRequest] { state.withLock { $0.requests } }
 
     public func setEngine(_ engine: Engine) { state.withLock { $0.engine = engine } }
     public func setLatency(_ latency: Duration) { state.withLock { $0.latency = latency } }
     public func setHang(_ hang: Duration) { state.withLock { $0.hang = hang } }
     public func failNextSends(_ faults: [SendFault]) { state.withLock { $0.faults += faults } }
-    public func setSessionStatus(_ name: String, _ status: SessionStatus) { state.withLock { $0.sessions[name] = status } }
-    /// The status of sessions never set explicitly; `nil` makes them unknown (404).
+    public func setSessionStatus(_ name: String, _ status: SessionStatus) {
+        state.withLock {
+            $0.sessions[name] = status
+        }
+    }
+    /// The status of sessions never created or set; `nil` (the default, as in WAHA) makes them unknown
+    /// (404). Tests that do not care about sessions set `.working`.
     public func setUnknownSessionStatus(_ status: SessionStatus?) { state.withLock { $0.unknownSessionStatus = status } }
+    /// What a created or (re)started session becomes after STARTING: WORKING (a phone already paired)
+    /// by default, or SCAN_QR_CODE.
+    public func setStatusAfterStart(_ status: SessionStatus) { state.withLock { $0.statusAfterStart = status } }
+    /// Posts each accepted message's DEVICE receipt before answering the send (a receipt that beats
+    /// the send's reply).
+    public func setAckBeforeReply(_ on: Bool) { state.withLock { $0.ackBeforeReply = on } }
     /// The `config` object the session was created with through `POST /api/sessions`.
     public func sessionConfig(_ name: String) -> [String: Any]? {
         state.withLock { $0.sessionConfigs[name] }.flatMap { try? JSONSerialization.jsonObject(with: $0) as? [String: Any] }
     }
-    /// Makes a session exist as if created outside Crier (or by Crier, with `metadata`).
-    public func addSession(_ name: String, status: SessionStatus, metadata: [String: String]? = nil) {
-        let config = metadata.flatMap { try? JSONSerialization.data(withJSONObject: ["metadata": $0]) }
+    /// Makes a session exist, as if created outside Crier (no config), or with `config`.
+    public func addSession(_ name: String, status: SessionStatus, metadata: [String: String]? = nil, config: [String: Any]? = nil) {
+        var config = config ?? [:]
+        if let metadata { config["metadata"] = metadata }
+        let data = config.isEmpty ? nil : try? JSONSerialization.data(withJSONObject: config)
         state.withLock {
             $0.sessions[name] = status
-            $0.sessionConfigs[name] = config
+            $0.sessionConfigs[name] = data
         }
     }
     public func setMessageListFails(_ fails: Bool) { state.withLock { $0.messageListFails = fails } }
     public func requireAPIKey(_ key: String?) { state.withLock { $0.apiKey = key } }
 
-    /// Runs the double on a free loopback port for the duration of `body`.
+    /// Runs the double on a free loopback port for the duration of `body`. With `everySessionWorking`,
+    /// any session name is a WORKING session (for tests about sending, not sessions).
     public static func withRunning<T: Sendable>(
-        clock: any WallClock = SystemWallClock(), _ body: (WAHADouble) async throws -> T
+        clock: any WallClock = SystemWallClock(), everySessionWorking: Bool = false, _ body: (WAHADouble) async throws -> T
     ) async throws -> T {
         let double = WAHADouble(clock: clock)
+        if everySessionWorking { double.setUnknownSessionStatus(.working) }
         var logger = Logger(label: "waha-double")
         logger.logLevel = .error
         let app = Application(
@@ -134,14 +178,31 @@ public final class WAHADouble: Sendable {
     private func router() -> Router<BasicRequestContext> {
         let router = Router()
         router.add(middleware: APIKeyCheck(double: self))
+        router.add(middleware: RequestLog(double: self))
         router.post("api/sendText") { request, context in try await self.sendText(request, context: context) }
         router.get("api/:session/chats/:chatId/messages") { request, context in
             try self.messages(request, context: context)
         }
+        router.get("api/:session/chats/:chatId/messages/:messageId") { _, context in
+            try self.message(context: context)
+        }
+        router.get("api/:session/new-message-id") { _, context in
+            let session = try context.parameters.require("session")
+            if let refusal = self.refuseUnlessRunning(session) { return refusal }
+            guard self.state.withLock({ $0.engine.takesMessageIds }) else { return Self.notImplemented() }
+            let id = "3EB0" + Self.randomHex(18)
+            self.state.withLock { _ = $0.reservedIds.insert(id) }
+            return Self.json(["id": id])
+        }
         router.get("api/sessions/:name") { _, context in
             let name = try context.parameters.require("name")
-            guard let status = self.sessionStatus(name) else { return Self.json(["message": "We didn't find a session with name '\(name)'"], status: .notFound) }
-            var info: [String: Any] = ["name": name, "status": status.rawValue, "engine": ["engine": "GOWS"]]
+            guard let status = self.observeStatus(name) else {
+                return Self.nestError(404, "Session \"\(name)\" not found")
+            }
+            var info: [String: Any] = [
+                "name": name, "status": status.rawValue, "presence": NSNull(), "timestamps": ["activity": NSNull()],
+                "engine": ["engine": self.state.withLock { $0.engine.name }],
+            ]
             info["config"] = self.sessionConfig(name)
             return Self.json(info)
         }
@@ -149,48 +210,108 @@ public final class WAHADouble: Sendable {
             let body = try await Self.body(request, context: context)
             let name = body["name"] as? String ?? "default"
             let exists = self.state.withLock { $0.sessions[name] != nil }
-            guard !exists else {
-                return Self.json(["statusCode": 422, "message": "Session '\(name)' already exists", "error": "Unprocessable Entity"], status: .unprocessableContent)
-            }
+            guard !exists else { return Self.nestError(422, "Session '\(name)' already exists") }
             let config = (body["config"] as? [String: Any]).flatMap { try? JSONSerialization.data(withJSONObject: $0) }
             self.state.withLock {
-                $0.sessions[name] = .scanQRCode
+                $0.sessions[name] = $0.statusAfterStart
                 $0.sessionConfigs[name] = config
             }
-            return Self.json(["name": name, "status": SessionStatus.scanQRCode.rawValue], status: .created)
+            return Self.json(["name": name, "status": SessionStatus.starting.rawValue], status: .created)
         }
-        for (command, status) in [("start", SessionStatus.scanQRCode), ("restart", .starting), ("logout", .scanQRCode), ("stop", .stopped)] {
+        router.put("api/sessions/:name") { request, context in
+            let name = try context.parameters.require("name")
+            guard self.state.withLock({ $0.sessions[name] != nil }) else { return Self.nestError(404, "Session \"\(name)\" not found") }
+            let body = try await Self.body(request, context: context)
+            let config = (body["config"] as? [String: Any]).flatMap { try? JSONSerialization.data(withJSONObject: $0) }
+            let restarted = self.state.withLock { state in
+                state.sessionConfigs[name] = config
+                guard state.sessions[name] != .stopped else { return false }
+                state.sessions[name] = state.statusAfterStart  // WAHA restarts a running session to apply it
+                return true
+            }
+            return Self.json(["name": name, "status": restarted ? "STARTING" : "STOPPED"])
+        }
+        for command in ["start", "restart", "logout", "stop"] {
             router.post("api/sessions/:name/\(command)") { _, context in
                 let name = try context.parameters.require("name")
-                guard self.sessionStatus(name) != nil else { return Self.json(["message": "not found"], status: .notFound) }
-                self.setSessionStatus(name, status)
+                guard self.sessionStatus(name) != nil else { return Self.nestError(404, "Session \"\(name)\" not found") }
+                let status: SessionStatus = self.state.withLock { state in
+                    switch command {
+                    case "stop":
+                        state.sessions[name] = .stopped
+                        return .stopped
+                    case "logout":
+                        state.sessions[name] = .scanQRCode
+                        return .scanQRCode
+                    default:  // answers STARTING; the session is then what a start makes it
+                        state.sessions[name] = state.statusAfterStart
+                        return .starting
+                    }
+                }
                 return Self.json(["name": name, "status": status.rawValue], status: .created)
             }
         }
         router.get("api/:session/auth/qr") { _, context in
             let name = try context.parameters.require("session")
-            guard self.sessionStatus(name) == .scanQRCode else {
-                return Self.json(["error": "Session status is not as expected", "status": self.sessionStatus(name)?.rawValue ?? "STOPPED", "expected": ["SCAN_QR_CODE"]], status: .unprocessableContent)
+            if let refusal = self.refuseUnlessRunning(name) { return refusal }
+            guard self.observeStatus(name) == .scanQRCode else {
+                // Nest's default body: WAHA's QR endpoint does not say the status.
+                return Self.nestError(422, "Can not get QR code, session status is not SCAN_QR_CODE")
             }
             return Response(status: .ok, headers: [.contentType: "image/png"], body: .init(byteBuffer: ByteBuffer(bytes: Self.png)))
         }
-        router.get("api/:session/groups") { _, _ in self.groupsResponse() }
-        router.get("api/contacts/all") { _, _ in
-            Self.json([["id": "254700000001@c.us", "name": "Mary"], ["id": "254700000002@c.us", "pushname": "John"]])
+        router.get("api/:session/groups") { _, context in
+            if let refusal = self.refuseUnlessRunning(try context.parameters.require("session")) { return refusal }
+            return self.groupsResponse()
         }
-        router.get("api/server/version") { _, _ in Self.json(["version": "2026.7.1", "engine": "GOWS", "tier": "CORE"]) }
+        router.get("api/contacts/all") { request, _ in
+            let session = request.uri.queryParameters.get("session") ?? ""
+            if let refusal = self.refuseUnlessRunning(session) { return refusal }
+            if let refusal = self.refuseWithoutHistory(session) { return refusal }
+            let all = [["id": "254700000001@c.us", "name": "Mary"], ["id": "254700000002@c.us", "pushname": "John"]]
+            let offset = request.uri.queryParameters.get("offset").flatMap(Int.init) ?? 0
+            let limit = request.uri.queryParameters.get("limit").flatMap(Int.init) ?? all.count
+            return Self.json(Array(all.dropFirst(offset).prefix(limit)))
+        }
+        router.get("api/server/version") { _, _ in
+            Self.json(["version": "2026.7.1", "engine": self.state.withLock { $0.engine.name }, "tier": "CORE"])
+        }
         return router
     }
 
+    /// The session's status. A session created or (re)started answers STARTING to that request, and is
+    /// then what a start makes it (`statusAfterStart`).
+    private func observeStatus(_ name: String) -> SessionStatus? { sessionStatus(name) }
+
     private func sessionStatus(_ name: String) -> SessionStatus? {
         state.withLock { $0.sessions[name] ?? $0.unknownSessionStatus }
+    }
+
+    /// WAHA's answer for any session that is not running: unknown, or STOPPED.
+    private func refuseUnlessRunning(_ session: String) -> Response? {
+        let status = sessionStatus(session)
+        guard status == nil || status == .stopped else { return nil }
+        return Self.nestError(
+            404,
+            "We didn't find a session with name '\(session)'.\nPlease start it first by using POST /api/sessions/\(session)/start request")
+    }
+
+    /// NOWEB keeps no history (nor contacts) unless the session was created with its store enabled.
+    private func refuseWithoutHistory(_ session: String) -> Response? {
+        guard state.withLock({ $0.engine }) == .noweb else { return nil }
+        let store = (sessionConfig(session)?["noweb"] as? [String: Any])?["store"] as? [String: Any]
+        guard store?["enabled"] as? Bool != true else { return nil }
+        return Self.nestError(
+            400,
+            "Enable NOWEB store \"config.noweb.store.enabled=True\" and \"config.noweb.store.full_sync=True\" when starting a new session. Read more: https://waha.devlike.pro/docs/engines/noweb#store")
     }
 
     private func sendText(_ request: Request, context: BasicRequestContext) async throws -> Response {
         let body = try await Self.body(request, context: context)
         guard let session = body["session"] as? String, let chatId = body["chatId"] as? String,
             let text = body["text"] as? String
-        else { return Self.json(["statusCode": 400, "message": ["session, chatId and text are required"], "error": "Bad Request"], status: .badRequest) }
+        else { return Self.nestError(400, ["session, chatId and text are required"]) }
+        let requestedId = body["id"] as? String
         let (latency, fault, engine, hang) = state.withLock { state in
             state.sendRequests += 1
             state.openSends += 1
@@ -199,22 +320,32 @@ public final class WAHADouble: Sendable {
         }
         defer { state.withLock { $0.openSends -= 1 } }
         if latency > .zero { try await Task.sleep(for: latency) }
-        guard let status = sessionStatus(session) else {
-            return Self.json(["message": "We didn't find a session with name '\(session)'"], status: .notFound)
+        if let refusal = refuseUnlessRunning(session) { return refusal }
+        guard let status = sessionStatus(session), status == .working else {
+            return Self.notWorking(session, sessionStatus(session) ?? .stopped)
         }
-        guard status == .working else { return Self.notWorking(session, status) }
+        if requestedId != nil && !engine.takesMessageIds { return Self.notImplemented() }
+        func accept() async -> RecordedMessage {
+            let message = record(session: session, chatId: chatId, text: text, rawId: requestedId)
+            if state.withLock({ $0.ackBeforeReply }) { await postAck(message, level: .device) }
+            return message
+        }
         switch fault {
         case nil:
-            return Self.sendResponse(record(session: session, chatId: chatId, text: text), engine: engine)
+            let message = await accept()
+            return Self.sendResponse(message, engine: engine)
         case .serverError(let recorded):
-            if recorded { _ = record(session: session, chatId: chatId, text: text) }
+            if recorded { _ = await accept() }
             return Self.json(["statusCode": 500, "exception": ["message": "2 UNKNOWN: server returned error 500"]], status: .internalServerError)
         case .timeout(let recorded):
-            let message = recorded ? record(session: session, chatId: chatId, text: text) : nil
+            let message = recorded ? await accept() : nil
             try await Task.sleep(for: hang)
             return message.map { Self.sendResponse($0, engine: engine) } ?? Self.json(["statusCode": 500], status: .internalServerError)
+        case .completesAfterTimeout:
+            try await Task.sleep(for: hang)
+            return Self.sendResponse(await accept(), engine: engine)
         case .resetConnection(let recorded):
-            if recorded { _ = record(session: session, chatId: chatId, text: text) }
+            if recorded { _ = await accept() }
             return Response(
                 status: .created, headers: [.contentType: "application/json", .contentLength: "4096"],
                 body: ResponseBody { writer in
@@ -228,20 +359,52 @@ public final class WAHADouble: Sendable {
         }
     }
 
+    /// `GET /api/{session}/chats/{chatId}/messages`, with `filter.fromMe`, `filter.timestamp.gte`/`lte`
+    /// (seconds), `limit`, `offset`, `sortBy` and `sortOrder`.
     private func messages(_ request: Request, context: BasicRequestContext) throws -> Response {
         let session = try context.parameters.require("session")
         let chatId = try context.parameters.require("chatId").removingPercentEncoding ?? ""
+        if let refusal = refuseUnlessRunning(session) { return refusal }
+        if let refusal = refuseWithoutHistory(session) { return refusal }
         let query = request.uri.queryParameters
         if state.withLock({ $0.messageListFails }) {
             return Self.json(["statusCode": 500, "exception": ["message": "store disabled"]], status: .internalServerError)
         }
-        let since = query.get("filter.timestamp.gte").flatMap(Double.init) ?? 0
-        let items = recorded.filter {
-            $0.session == session && $0.chatId == chatId && $0.timestamp.timeIntervalSince1970.rounded(.down) >= since
-        }.reversed().map { message -> [String: Any] in
-            ["id": message.id, "timestamp": Int(message.timestamp.timeIntervalSince1970), "fromMe": true, "body": message.text, "ack": 1]
+        let gte = query.get("filter.timestamp.gte").flatMap(Double.init) ?? 0
+        let lte = query.get("filter.timestamp.lte").flatMap(Double.init) ?? .infinity
+        let fromMe = query.get("filter.fromMe").map { $0 == "true" }
+        let limit = query.get("limit").flatMap(Int.init) ?? 10
+        let offset = query.get("offset").flatMap(Int.init) ?? 0
+        var items = recorded.filter { message in
+            let seconds = message.timestamp.timeIntervalSince1970.rounded(.down)
+            // The double only records messages it sent itself: all are fromMe.
+            return message.session == session && (chatId == "all" || message.chatId == chatId) && seconds >= gte
+                && seconds <= lte && fromMe != false
         }
-        return Self.json(Array(items))
+        items.sort { $0.timestamp < $1.timestamp }
+        if query.get("sortOrder") != "asc" { items.reverse() }
+        let engine = state.withLock { $0.engine }
+        return Self.json(items.dropFirst(offset).prefix(limit).map { Self.messageJSON($0, engine: engine) })
+    }
+
+    /// `GET /api/{session}/chats/{chatId}/messages/{messageId}`: by serialized or raw id; 404 when absent.
+    private func message(context: BasicRequestContext) throws -> Response {
+        let session = try context.parameters.require("session")
+        let chatId = try context.parameters.require("chatId").removingPercentEncoding ?? ""
+        let id = try context.parameters.require("messageId").removingPercentEncoding ?? ""
+        if let refusal = refuseUnlessRunning(session) { return refusal }
+        if let refusal = refuseWithoutHistory(session) { return refusal }
+        let engine = state.withLock { $0.engine }
+        guard let found = recorded.last(where: { $0.session == session && $0.chatId == chatId && ($0.id == id || Self.raw($0.id) == id) })
+        else { return Self.nestError(404, "Message not found") }
+        return Self.json(Self.messageJSON(found, engine: engine))
+    }
+
+    private static func messageJSON(_ message: RecordedMessage, engine: Engine) -> [String: Any] {
+        [
+            "id": message.id, "timestamp": Int(message.timestamp.timeIntervalSince1970), "from": message.chatId,
+            "fromMe": true, "to": message.chatId, "body": message.text, "hasMedia": false, "ack": 1, "ackName": "SERVER",
+        ]
     }
 
     private func groupsResponse() -> Response {
@@ -251,26 +414,60 @@ public final class WAHADouble: Sendable {
             return Self.json(Dictionary(uniqueKeysWithValues: groups.map { ($0.id, ["id": $0.id, "subject": $0.name ?? ""] as [String: Any]) }))
         case .gows:
             return Self.json(groups.map { ["JID": $0.id, "Name": $0.name ?? ""] })
-        case .webjs, .emptyBody:
+        case .webjs, .emptyBody, .webjsDollarOne:
             return Self.json(groups.map { ["id": ["_serialized": $0.id], "name": $0.name ?? ""] })
         }
     }
 
-    private func record(session: String, chatId: String, text: String) -> RecordedMessage {
-        let raw = String(UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(20))
+    private func record(session: String, chatId: String, text: String, rawId: String?) -> RecordedMessage {
+        let raw = rawId ?? "3EB0" + Self.randomHex(18)
         let message = RecordedMessage(
-            session: session, chatId: chatId, text: text, id: "true_\(chatId)_3EB0\(raw)", timestamp: clock.now(), arrivedAt: .now)
+            session: session, chatId: chatId, text: text, id: "true_\(chatId)_\(raw)", timestamp: clock.now(), arrivedAt: .now)
         state.withLock { $0.recorded.append(message) }
         return message
     }
 
+    // MARK: Webhooks
+
+    /// Posts a receipt for `message` to the webhook its session was created with, signed as WAHA signs
+    /// (`X-Webhook-Hmac`: hex HMAC-SHA512 of the raw body with the configured key).
+    public func postAck(_ message: RecordedMessage, level: AckLevel) async {
+        guard let hook = (sessionConfig(message.session)?["webhooks"] as? [[String: Any]])?.first,
+            let url = hook["url"] as? String
+        else { return }
+        let event: [String: Any] = [
+            "id": "evt_" + Self.randomHex(26).lowercased(), "timestamp": Int(clock.now().timeIntervalSince1970 * 1000),
+            "event": message.chatId.hasSuffix("@g.us") ? "message.ack.group" : "message.ack", "session": message.session,
+            "engine": state.withLock { $0.engine.name },
+            "payload": [
+                "id": message.id, "from": message.chatId, "to": message.chatId, "fromMe": true,
+                "ack": level.rawValue, "ackName": "\(level)".uppercased(),
+            ],
+        ]
+        guard let body = try? JSONSerialization.data(withJSONObject: event) else { return }
+        var request = HTTPClientRequest(url: url)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        if let key = (hook["hmac"] as? [String: Any])?["key"] as? String {
+            let signature = HMAC<SHA512>.authenticationCode(for: body, using: SymmetricKey(data: Data(key.utf8)))
+            request.headers.add(name: "X-Webhook-Hmac", value: signature.map { String(format: "%02x", $0) }.joined())
+            request.headers.add(name: "X-Webhook-Hmac-Algorithm", value: "sha512")
+        }
+        request.body = .bytes(ByteBuffer(bytes: body))
+        _ = try? await HTTPClient.shared.execute(request, timeout: .seconds(5))
+    }
+
+    // MARK: Answers
+
     private static func sendResponse(_ message: RecordedMessage, engine: Engine) -> Response {
-        let raw = message.id.split(separator: "_").last.map(String.init) ?? ""
+        let raw = Self.raw(message.id)
         switch engine {
         case .gows:
             return json(["id": message.id, "_data": [:] as [String: Any]], status: .created)
         case .webjs:
             return json(["id": ["fromMe": true, "remote": message.chatId, "id": raw, "_serialized": message.id], "body": message.text], status: .created)
+        case .webjsDollarOne:
+            return json(["id": ["fromMe": true, "remote": message.chatId, "id": raw, "$1": message.id], "body": message.text], status: .created)
         case .noweb:
             return json(["key": ["remoteJid": message.chatId, "fromMe": true, "id": raw], "status": "PENDING"], status: .created)
         case .emptyBody:
@@ -278,11 +475,30 @@ public final class WAHADouble: Sendable {
         }
     }
 
+    static func raw(_ serialized: String) -> String {
+        let parts = serialized.split(separator: "_")
+        return parts.count >= 3 ? String(parts[2]) : serialized
+    }
+
+    static func randomHex(_ count: Int) -> String {
+        String((0..<count).map { _ in "0123456789ABCDEF".randomElement() ?? "0" })
+    }
+
     private static func notWorking(_ session: String, _ status: SessionStatus) -> Response {
         json([
             "error": "Session status is not as expected. Try again later or restart the session", "session": session,
             "status": status.rawValue, "expected": ["WORKING"],
         ], status: .unprocessableContent)
+    }
+
+    /// NestJS's default error body, which WAHA's exceptions produce.
+    static func nestError(_ status: Int, _ message: Any) -> Response {
+        let error = HTTPResponse.Status(code: status).reasonPhrase
+        return json(["statusCode": status, "message": message, "error": error], status: .init(code: status))
+    }
+
+    private static func notImplemented() -> Response {
+        nestError(422, "The method is not implemented by the engine. Try another engine or open an issue.")
     }
 
     static func body(_ request: Request, context: BasicRequestContext) async throws -> [String: Any] {
@@ -302,6 +518,23 @@ public final class WAHADouble: Sendable {
         0x44, 0x41, 0x54, 0x78, 0x9C, 0x63, 0x00, 0x01, 0x00, 0x00, 0x05, 0x00, 0x01, 0x0D, 0x0A, 0x2D, 0xB4, 0x00, 0x00,
         0x00, 0x00, 0x49, 0x45, 0x4E, 0x44, 0xAE, 0x42, 0x60, 0x82,
     ]
+
+    /// Keeps every request (method, path, query, body) for the conformance test.
+    struct RequestLog: RouterMiddleware {
+        typealias Context = BasicRequestContext
+        let double: WAHADouble
+        func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+            var request = request
+            let buffer = try await request.collectBody(upTo: 1 << 24)
+            var query: [String: String] = [:]
+            for (key, value) in request.uri.queryParameters { query[String(key)] = String(value) }
+            let logged = LoggedRequest(
+                method: request.method.rawValue, path: request.uri.path, query: query,
+                body: buffer.readableBytes > 0 ? Data(buffer.readableBytesView) : nil)
+            double.state.withLock { $0.requests.append(logged) }
+            return try await next(request, context)
+        }
+    }
 
     struct APIKeyCheck: RouterMiddleware {
         typealias Context = BasicRequestContext

@@ -56,12 +56,12 @@ struct ConcurrencyTests {
             let message = try await h.message(id)
             #expect(message.status == .sent)
             #expect(h.double.recorded.count == 1)
-            #expect(message.attempts.map(\.outcome) == ["lease_expired", "sent"])
+            #expect(message.attempts.map(\.outcome.rawValue) == ["lease_expired", "sent"])
             #expect(h.metricsText().contains("crier_claims_recovered_total 1"))
 
             let late = try await h.store.recordOutcome(
                 dead[0], .failed(reason: "late"),
-                log: AttemptLog(startedAt: h.clock.now(), finishedAt: h.clock.now(), outcome: "failed", gatewayStatus: nil,
+                log: AttemptLog(startedAt: h.clock.now(), finishedAt: h.clock.now(), outcome: .failed, gatewayStatus: nil,
                                 reason: "late", attempted: true))
             #expect(!late, "the dead process's outcome no longer counts")
             #expect(try await h.message(id).status == .sent)

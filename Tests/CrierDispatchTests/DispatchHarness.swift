@@ -32,7 +32,7 @@ struct DispatchHarness {
         _ body: (DispatchHarness) async throws -> Void
     ) async throws {
         let clock = ManualClock(start)
-        try await WAHADouble.withRunning(clock: clock) { double in
+        try await WAHADouble.withRunning(clock: clock, everySessionWorking: true) { double in
             let store = try SQLiteStore.inMemory()
             try await store.migrate()
             var configuration = DispatcherConfiguration()

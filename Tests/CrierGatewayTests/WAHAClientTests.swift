@@ -14,10 +14,10 @@ struct WAHAClientTests {
     static let message = OutgoingText(session: "default", chatId: "120363025@g.us", text: "12 days left")
 
     @Test("every engine's sendText answer yields the message id; an empty 201 is sent with no id", arguments: [
-        (WAHADouble.Engine.gows, true), (.webjs, true), (.noweb, true), (.emptyBody, false),
+        (WAHADouble.Engine.gows, true), (.webjs, true), (.webjsDollarOne, true), (.noweb, true), (.emptyBody, false),
     ])
     func sendShapes(_ engine: WAHADouble.Engine, _ hasId: Bool) async throws {
-        try await WAHADouble.withRunning { double in
+        try await WAHADouble.withRunning(everySessionWorking: true) { double in
             double.setEngine(engine)
             let receipt = try await Self.client(double).sendText(Self.message)
             let recorded = try #require(double.recorded.first)
@@ -29,7 +29,7 @@ struct WAHAClientTests {
 
     @Test("failures are classified as DESIGN §5 says")
     func classification() async throws {
-        try await WAHADouble.withRunning { double in
+        try await WAHADouble.withRunning(everySessionWorking: true) { double in
             double.setHang(.seconds(2))
             let client = Self.client(double)
             let cases: [(WAHADouble.SendFault, (GatewayFailure) -> Bool)] = [
@@ -58,7 +58,7 @@ struct WAHAClientTests {
 
     @Test("a wrong API key is a refusal of credentials")
     func unauthorized() async throws {
-        try await WAHADouble.withRunning { double in
+        try await WAHADouble.withRunning(everySessionWorking: true) { double in
             double.requireAPIKey("right")
             await #expect(throws: GatewayFailure.rejected(httpStatus: 401, reason: "WAHA 401: Unauthorized", credentialsRefused: true)) {
                 try await Self.client(double, apiKey: "wrong").sendText(Self.message)
@@ -68,15 +68,18 @@ struct WAHAClientTests {
         }
     }
 
-    @Test("an unknown session is a permanent rejection")
-    func unknownSession() async throws {
+    @Test("an unknown or STOPPED session is 'not ready' (WAHA's 404 'start it first'), not a rejection")
+    func sessionNotRunning() async throws {
         try await WAHADouble.withRunning { double in
-            double.setUnknownSessionStatus(nil)
-            do {
-                _ = try await Self.client(double).sendText(Self.message)
-                Issue.record("sent to an unknown session")
-            } catch let failure as GatewayFailure {
-                guard case .rejected(404, _, false) = failure else { Issue.record("\(failure)"); return }
+            double.addSession("stopped", status: .stopped)
+            for session in ["default", "stopped"] {
+                do {
+                    _ = try await Self.client(double).sendText(OutgoingText(session: session, chatId: "1@g.us", text: "x"))
+                    Issue.record("sent through a session that is not running")
+                } catch let failure as GatewayFailure {
+                    guard case .sessionNotReady(.stopped, let reason) = failure else { Issue.record("\(failure)"); return }
+                    #expect(reason.contains("Please start it first"))
+                }
             }
         }
     }
@@ -96,7 +99,7 @@ struct WAHAClientTests {
     @Test("recent messages come back for reconciliation, filtered by chat and time")
     func recentMessages() async throws {
         let clock = ManualClock("2030-01-01T09:00:00Z")
-        try await WAHADouble.withRunning(clock: clock) { double in
+        try await WAHADouble.withRunning(clock: clock, everySessionWorking: true) { double in
             let client = Self.client(double)
             _ = try await client.sendText(Self.message)
             _ = try await client.sendText(OutgoingText(session: "default", chatId: "999@c.us", text: "other chat"))
@@ -114,12 +117,13 @@ struct WAHAClientTests {
     @Test("sessions: create when missing, with Crier's configuration; status, QR as PNG, restart, logout")
     func sessions() async throws {
         try await WAHADouble.withRunning { double in
-            double.setUnknownSessionStatus(nil)
+            double.setStatusAfterStart(.scanQRCode)  // no phone paired yet
             let client = Self.client(double)
             #expect(try await client.session(named: "shop") == nil)
             let setup = SessionSetup(owner: "u123", webhook: .init(url: "https://crier.example/api/webhooks/waha", hmacKey: "k"))
-            #expect(try await client.createSession(named: "shop", setup: setup) == .scanQRCode)
-            #expect(try await client.session(named: "shop") == GatewaySession(name: "shop", status: .scanQRCode, owner: "u123"))
+            #expect(try await client.createSession(named: "shop", setup: setup) == .starting)
+            #expect(try await client.session(named: "shop") == GatewaySession(
+                name: "shop", status: .scanQRCode, owner: "u123", receiptsEnabled: true, historyEnabled: true))
             let config = try #require(double.sessionConfig("shop"))
             #expect((config["webjs"] as? [String: Any])?["tagsEventsOn"] as? Bool == true)
             let store = (config["noweb"] as? [String: Any])?["store"] as? [String: Any]
@@ -133,7 +137,10 @@ struct WAHAClientTests {
             #expect(png.prefix(4) == Data([0x89, 0x50, 0x4E, 0x47]))
             #expect(try await client.restartSession("shop") == .starting)
             double.setSessionStatus("shop", .working)
-            await #expect(throws: GatewayFailure.self) { try await client.qrCode(session: "shop") }
+            // WAHA's QR 422 has Nest's default body: the client says which status the session is in.
+            await #expect(throws: GatewayFailure.sessionNotReady(
+                status: .working, reason: "The session is not waiting for a QR code (it is WORKING)")
+            ) { try await client.qrCode(session: "shop") }
             #expect(try await client.logoutSession("shop") == .scanQRCode)
             try await client.checkHealth()
         }
@@ -143,6 +150,7 @@ struct WAHAClientTests {
     func groups(_ engine: WAHADouble.Engine) async throws {
         try await WAHADouble.withRunning { double async throws in
             double.setEngine(engine)
+            double.addSession("default", status: .working, config: ["noweb": ["store": ["enabled": true, "fullSync": false]]])
             #expect(try await Self.client(double).groups(session: "default") == [
                 ChatSummary(id: "120363025@g.us", name: "Church choir")
             ])

@@ -18,8 +18,8 @@ struct GatewayAPITests {
         let harness = try await APIHarness.make()
         defer { harness.cleanUp() }
         try await WAHADouble.withRunning { double in
-            double.setUnknownSessionStatus(nil)
-            double.setSessionStatus(APIHarness.adaSession, .scanQRCode)
+            double.addSession(
+                APIHarness.adaSession, status: .scanQRCode, config: ["noweb": ["store": ["enabled": true, "fullSync": false]]])
             double.setEngine(.noweb)
             try await harness.run(configure: { $0.gateway = .waha(url: double.baseURL, apiKey: nil) }) { api in
                 let session = APIHarness.adaSession
@@ -47,7 +47,11 @@ struct GatewayAPITests {
 
                 let created = try await api.call(.post, "/api/sessions", json: ["name": "new-phone"])
                 #expect(created.status == .created)
-                #expect(created.json["status"]?.string == "SCAN_QR_CODE", "created and started at WAHA")
+                #expect(created.json["status"]?.string == "STARTING", "created and started at WAHA")
+                let shown = try await api.call(.get, "/api/sessions/new-phone")
+                #expect(shown.json["status"]?.string == "WORKING")
+                #expect(shown.json["receipts"]?.bool == true && shown.json["history"]?.bool == true)
+                #expect(shown.json["warnings"]?.array == [])
             }
         }
     }
@@ -85,7 +89,7 @@ struct GatewayAPITests {
                 #expect(try await api.call(.post, "/api/sessions", as: .bob, json: ["name": "ada-old"]).status == .forbidden)
                 let adopted = try await api.call(.post, "/api/sessions", json: ["name": "ada-old"])
                 #expect(adopted.status == .created)
-                #expect(adopted.json["status"]?.string == "SCAN_QR_CODE", "a stopped session is started")
+                #expect(adopted.json["status"]?.string == "STARTING", "a stopped session is started")
 
                 // An admin may adopt a session created elsewhere.
                 let byAdmin = try await api.call(.post, "/api/sessions", as: .token("Bearer \(admin)"), json: ["name": "default"])

@@ -57,7 +57,7 @@ struct CrashSafetyTests {
         let total = 300
         try await Self.prepare(databasePath: database, messages: total, sessions: 10)
 
-        try await WAHADouble.withRunning { double in
+        try await WAHADouble.withRunning(everySessionWorking: true) { double in
             double.setLatency(.milliseconds(40))
             let environment = ["CRIER_LEASE": "2s", "CRIER_WAHA_API_KEY": "key"]
             let arguments = [
