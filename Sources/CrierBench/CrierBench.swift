@@ -90,7 +90,7 @@ struct DispatchBench: AsyncParsableCommand {
             day: "2030-01-01", time: "09:00", textPrefix: "bench message")
         let setup = ContinuousClock.now - setupStarted
 
-        return try await WAHADouble.withRunning(everySessionWorking: true) { double in
+        return try await WAHADouble.withRunning(everySessionWorking: true, checkingRequests: false) { double in
             double.setLatency(.milliseconds(latencyMs))
             var configuration = DispatcherConfiguration()
             configuration.sendGap = 0...0

@@ -144,9 +144,12 @@ public final class WAHADouble: Sendable {
     public func requireAPIKey(_ key: String?) { state.withLock { $0.apiKey = key } }
 
     /// Runs the double on a free loopback port for the duration of `body`. With `everySessionWorking`,
-    /// any session name is a WORKING session (for tests about sending, not sessions).
+    /// any session name is a WORKING session (for tests about sending, not sessions). Afterwards every
+    /// request it received is checked against WAHA's OpenAPI spec (`WAHASpec`); one that breaks it
+    /// throws `WAHAConformanceError`, unless `checkingRequests` is off (benchmarks).
     public static func withRunning<T: Sendable>(
-        clock: any WallClock = SystemWallClock(), everySessionWorking: Bool = false, _ body: (WAHADouble) async throws -> T
+        clock: any WallClock = SystemWallClock(), everySessionWorking: Bool = false, checkingRequests: Bool = true,
+        _ body: (WAHADouble) async throws -> T
     ) async throws -> T {
         let double = WAHADouble(clock: clock)
         if everySessionWorking { double.setUnknownSessionStatus(.working) }
@@ -165,6 +168,10 @@ public final class WAHADouble: Sendable {
                 let result = try await body(double)
                 await services.triggerGracefulShutdown()
                 try await group.waitForAll()
+                if checkingRequests {
+                    let problems = await WAHASpec.problems(double.requests)
+                    if !problems.isEmpty { throw WAHAConformanceError(problems: problems) }
+                }
                 return result
             } catch {
                 await services.triggerGracefulShutdown()
@@ -519,7 +526,7 @@ public final class WAHADouble: Sendable {
         0x00, 0x00, 0x49, 0x45, 0x4E, 0x44, 0xAE, 0x42, 0x60, 0x82,
     ]
 
-    /// Keeps every request (method, path, query, body) for the conformance test.
+    /// Keeps every request (method, path, query, body) for the conformance check.
     struct RequestLog: RouterMiddleware {
         typealias Context = BasicRequestContext
         let double: WAHADouble
