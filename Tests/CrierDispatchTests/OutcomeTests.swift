@@ -206,4 +206,59 @@ struct OutcomeTests {
             #expect(message.attemptCount == 0)
         }
     }
+
+    @Test("WAHA finishes a send after the client gave up: found by its reserved id (NOWEB, GOWS) or its text (WEBJS), never sent twice",
+          arguments: [WAHADouble.Engine.gows, .noweb, .webjs])
+    func completesAfterTimeout(_ engine: WAHADouble.Engine) async throws {
+        try await DispatchHarness.with { h in
+            h.double.setEngine(engine)
+            h.double.addSession("s1", status: .working, config: ["noweb": ["store": ["enabled": true, "fullSync": false]]])
+            h.double.setHang(.milliseconds(1500))  // the client gives up after 1 s; WAHA sends at 1.5 s
+            h.double.failNextSends([.completesAfterTimeout])
+            let id = try await h.schedule()
+            h.clock.set(Date(iso: "2030-01-01T09:00:00Z"))
+            await h.dispatcher.dispatchDue()
+            var message = try await h.message(id)
+            #expect(message.status == .pending && message.attempts.map(\.outcome) == [.ambiguous])
+            let reserved: String? = try await h.column("reserved_message_id", messageId: message.id)
+            #expect((reserved != nil) == (engine != .webjs), "ids are reserved where the engine takes them")
+
+            h.clock.advance(by: 10)
+            await h.dispatcher.dispatchDue()
+            #expect(try await h.message(id).status == .pending, "not asked while the send could still complete")
+
+            try await Task.sleep(for: .milliseconds(800))  // WAHA completes the send
+            h.clock.advance(by: 30)
+            await h.dispatcher.dispatchDue()
+            message = try await h.message(id)
+            #expect(message.status == .sent)
+            #expect(message.attempts.map(\.outcome) == [.ambiguous, .reconciled])
+            #expect(h.double.recorded.count == 1 && h.double.sendRequests == 1, "one copy, one request")
+            if let reserved { #expect(h.double.recorded.first?.id.hasSuffix("_" + reserved) == true, "the send carried it") }
+        }
+    }
+
+    @Test("a STOPPED session (WAHA's 404 'start it first'): waits without burning an attempt, is started, then sends")
+    func stoppedSessionIsStarted() async throws {
+        try await DispatchHarness.with({ $0.sessionRecheck = 0.2 }) { h in
+            h.double.setUnknownSessionStatus(nil)
+            h.double.addSession("s1", status: .stopped)
+            let id = try await h.schedule()
+            h.clock.set(Date(iso: "2030-01-01T09:00:00Z"))
+            await h.dispatcher.dispatchDue()
+            var message = try await h.message(id)
+            #expect(message.status == .pending && message.attemptCount == 0)
+            let reason = message.attempts.last?.reason ?? ""
+            #expect(reason.contains("Please start it first"), "\(reason)")
+            #expect(reason.contains("Crier asked the gateway to start the session"), "\(reason)")
+            #expect(h.double.requests.contains { $0.method == "POST" && $0.path == "/api/sessions/s1/start" })
+
+            h.clock.advance(by: 1)
+            try await Task.sleep(for: .milliseconds(300))
+            await h.dispatcher.dispatchDue()
+            message = try await h.message(id)
+            #expect(message.status == .sent)
+            #expect(h.double.recorded.count == 1)
+        }
+    }
 }

@@ -40,6 +40,37 @@ struct StoreContractTests {
         }
     }
 
+    @Test("receipts: one that beats the send's reply is kept and applied; they only move forward; per session")
+    func receipts() async throws {
+        let owner = try await makeUser()
+        let campaign = try await makeCampaign(owner: owner)
+        let due = Date(iso: "2030-03-01T09:30:00Z")
+        let claim = try #require(
+            try await store.claimDueMessages(now: due, limit: 1, owner: "p1", leaseUntil: due.addingTimeInterval(30)).first)
+        let session = claim.sessionName
+        let delivered = due.addingTimeInterval(2)
+        // The DEVICE receipt arrives before the send is recorded: nothing to apply it to yet.
+        #expect(try await store.recordAck(session: session, rawMessageId: "3EB0AA", level: .device, at: delivered) == false)
+        // The same raw id through another session is not this message's.
+        _ = try await store.recordAck(session: "someone-else", rawMessageId: "3EB0AA", level: .read, at: delivered)
+        let log = AttemptLog(startedAt: due, finishedAt: due.addingTimeInterval(1), outcome: .sent, gatewayStatus: 201,
+                             reason: nil, attempted: true)
+        #expect(try await store.recordOutcome(
+            claim, .sent(gatewayMessageId: GatewayMessageId(full: "true_1@g.us_3EB0AA", raw: "3EB0AA")), log: log))
+        func message() async throws -> StoredMessage? {
+            try await store.campaign(id: campaign, ownerId: owner.id)?.messages?.first
+        }
+        #expect(try await message()?.deliveredAt == delivered, "the early receipt was applied")
+        #expect(try await message()?.readAt == nil, "another session's receipt was not")
+
+        let read = delivered.addingTimeInterval(60)
+        #expect(try await store.recordAck(session: session, rawMessageId: "3EB0AA", level: .read, at: read))
+        #expect(try await store.recordAck(session: session, rawMessageId: "3EB0AA", level: .server, at: read) == false)
+        _ = try await store.recordAck(session: session, rawMessageId: "3EB0AA", level: .device, at: read.addingTimeInterval(60))
+        #expect(try await message()?.deliveredAt == delivered, "the first delivery is kept")
+        #expect(try await message()?.readAt == read)
+    }
+
     @Test func migrateTwiceIsHarmless() async throws {
         try await store.migrate()
         try await store.ping()
