@@ -8,6 +8,7 @@ import GRDB
 import CrierTestSupport
 import Foundation
 import Logging
+import NIOCore
 import Prometheus
 import ServiceLifecycle
 
@@ -50,6 +51,14 @@ struct DispatchBench: AsyncParsableCommand {
     @Option(help: "Latency the WAHA double adds to each send, in milliseconds.") var latencyMs = 20
     @Option(help: "Gateway requests open at once.") var maxInFlight = 100
     @Option(help: "How many runs (each on a fresh database); medians are reported.") var runs = 3
+    @Option(help: "Which WAHA engine the double answers as: gows, noweb or webjs.") var engine = "gows"
+    @Option(help: "Fraction of sends WAHA completes only after the client timed out (e.g. 0.1).")
+    var lateCompletions = 0.0
+
+    func validate() throws {
+        guard ["gows", "noweb", "webjs"].contains(engine) else { throw ValidationError("--engine: gows, noweb or webjs") }
+        guard (0...1).contains(lateCompletions) else { throw ValidationError("--late-completions: a fraction from 0 to 1") }
+    }
 
     func run() async throws {
         var results: [Result] = []
@@ -70,9 +79,14 @@ struct DispatchBench: AsyncParsableCommand {
         let p99: Double
         let max: Double
         let setup: Double
+        /// Messages WAHA accepted more than once.
+        let duplicates: Int
+        let reconciled: Int
+        let failed: Int
         var line: String {
-            String(format: "%.0f messages/s, lateness p50 %.3f s, p99 %.3f s, max %.3f s (setup %.1f s)",
-                   throughput, p50, p99, max, setup)
+            String(format: "%.0f messages/s, lateness p50 %.3f s, p99 %.3f s, max %.3f s (setup %.1f s); "
+                   + "%d duplicates, %d reconciled, %d failed",
+                   throughput, p50, p99, max, setup, duplicates, reconciled, failed)
         }
     }
 
@@ -92,15 +106,29 @@ struct DispatchBench: AsyncParsableCommand {
 
         return try await WAHADouble.withRunning(everySessionWorking: true, checkingRequests: false) { double in
             double.setLatency(.milliseconds(latencyMs))
+            double.setEngine(engine == "noweb" ? .noweb : engine == "webjs" ? .webjs : .gows)
             var configuration = DispatcherConfiguration()
             configuration.sendGap = 0...0
             configuration.maxInFlight = maxInFlight
+            var sendTimeout = TimeAmount.seconds(30)
+            if lateCompletions > 0 {
+                // Every n-th send completes at WAHA only after the client gave up (1 s): the client then
+                // asks, after the reconcile delay, whether it went out.
+                let every = max(1, Int((1 / lateCompletions).rounded()))
+                double.failNextSends((0..<messages).map { $0 % every == 0 ? .completesAfterTimeout : .none })
+                double.setHang(.milliseconds(1500))
+                sendTimeout = .seconds(1)
+                configuration.reconcileDelay = 2
+                configuration.recheckInterval = 0.2
+            }
             var logger = Logger(label: "bench")
             logger.logLevel = .error
             let clock = RunningClock(startingAt: due)
             let httpClient = WAHAClient.makeHTTPClient(maxConnections: maxInFlight)
             let dispatcher = Dispatcher(
-                store: store, gateway: WAHAClient(baseURL: double.baseURL, apiKey: nil, httpClient: httpClient), clock: clock,
+                store: store,
+                gateway: WAHAClient(baseURL: double.baseURL, apiKey: nil, httpClient: httpClient, sendTimeout: sendTimeout),
+                clock: clock,
                 configuration: configuration, health: GatewayHealth(),
                 metrics: DispatchMetrics(registry: PrometheusCollectorRegistry()), wakeUp: WakeUpSignal(), logger: logger)
             let group = ServiceGroup(configuration: .init(services: [dispatcher], logger: logger))
@@ -119,14 +147,22 @@ struct DispatchBench: AsyncParsableCommand {
                 try Double.fetchAll(
                     db, sql: "SELECT (sent_at - scheduled_at) / 1000.0 FROM messages WHERE status = 'sent' ORDER BY 1")
             }
-            guard lateness.count == messages, double.recorded.count == messages else {
-                throw ValidationError("only \(lateness.count) of \(messages) sent (\(double.recorded.count) at the double)")
+            let (failed, reconciled) = try await reader.read { db in
+                (try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM messages WHERE status IN ('failed', 'missed')") ?? 0,
+                 try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM message_attempts WHERE outcome = 'reconciled'") ?? 0)
+            }
+            let texts = double.recorded.map(\.text)
+            let duplicates = texts.count - Set(texts).count
+            guard lateness.count + failed == messages, Set(texts).count == lateness.count else {
+                throw ValidationError(
+                    "\(lateness.count) of \(messages) sent, \(failed) failed, \(Set(texts).count) distinct at the double")
             }
             let last = lateness.last ?? 0
             func percentile(_ p: Double) -> Double { lateness[min(lateness.count - 1, Int(Double(lateness.count) * p))] }
             return Result(
                 throughput: Double(messages) / last, p50: percentile(0.5), p99: percentile(0.99), max: last,
-                setup: Double(setup.components.seconds) + Double(setup.components.attoseconds) / 1e18)
+                setup: Double(setup.components.seconds) + Double(setup.components.attoseconds) / 1e18,
+                duplicates: duplicates, reconciled: reconciled, failed: failed)
         }
     }
 }
