@@ -115,7 +115,7 @@ struct DispatchBench: AsyncParsableCommand {
                 // Every n-th send completes at WAHA only after the client gave up (1 s): the client then
                 // asks, after the reconcile delay, whether it went out.
                 let every = max(1, Int((1 / lateCompletions).rounded()))
-                double.failNextSends((0..<messages).map { $0 % every == 0 ? .completesAfterTimeout : .none })
+                double.failNextSends((0..<messages).map { $0 % every == 0 ? .completesAfterTimeout : .ordinary })
                 double.setHang(.milliseconds(1500))
                 sendTimeout = .seconds(1)
                 configuration.reconcileDelay = 2

@@ -46,8 +46,9 @@ public func buildRouter(_ dependencies: APIDependencies) -> Router<CrierRequestC
         renderMetrics: dependencies.renderMetrics
     ).addRoutes(to: router)
     WebhookController(
-        store: dependencies.store, clock: dependencies.clock, secret: dependencies.webhookSecret,
-        sessionRecovered: dependencies.wakeDispatcher
+        events: GatewayEventService(
+            store: dependencies.store, clock: dependencies.clock, sessionRecovered: dependencies.wakeDispatcher),
+        secret: dependencies.webhookSecret
     ).addRoutes(to: router)
     let api = router.group("api").add(middleware: BearerAuthMiddleware(accounts: dependencies.accounts))
     CampaignController(campaigns: dependencies.campaigns).addRoutes(to: api.group("campaigns"))

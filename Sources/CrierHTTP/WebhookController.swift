@@ -1,5 +1,6 @@
 import CrierCore
 import CrierGateway
+import CrierService
 import CrierStorage
 import Crypto
 import Foundation
@@ -10,19 +11,9 @@ import Hummingbird
 /// the raw body (`X-Webhook-Hmac`), de-duplicated by event id. No bearer token: the signature is the
 /// credential.
 struct WebhookController<Context: RequestContext> {
-    let store: any DispatchStore
-    let clock: any WallClock
+    let events: GatewayEventService
     /// Unset: every webhook is refused, so an unsigned endpoint is never open.
     let secret: String?
-    /// Called when a session reports WORKING, so waiting messages go out at once.
-    let sessionRecovered: @Sendable () -> Void
-
-    /// Events older than this are refused: WAHA's retries end long before (15 × 2 s by default).
-    static var freshness: TimeInterval { 24 * 3600 }
-    /// How far ahead of our clock an event may be dated (the gateway's clock is not ours).
-    static var futureTolerance: TimeInterval { 5 * 60 }
-    /// Event ids are remembered well beyond the freshness window, so no accepted retry is applied twice.
-    static var eventIdRetention: TimeInterval { 7 * 24 * 3600 }
 
     func addRoutes(to router: Router<Context>) {
         router.post("api/webhooks/waha", use: receive)
@@ -46,26 +37,16 @@ struct WebhookController<Context: RequestContext> {
         } catch {
             throw APIError.invalid(error.description, field: nil, code: "malformed_webhook")
         }
-        let now = clock.now()
-        let at = event.timestamp ?? now
-        guard at >= now.addingTimeInterval(-Self.freshness), at <= now.addingTimeInterval(Self.futureTolerance) else {
+        switch try await events.apply(event) {
+        case .applied:
+            return JSONValue.response(.object(["received": .bool(true), "duplicate": .bool(false)]))
+        case .duplicate:
+            return JSONValue.response(.object(["received": .bool(true), "duplicate": .bool(true)]))
+        case .stale(let at):
             throw APIError.invalid(
-                "Event is dated \(at.formatted(.iso8601)), outside the \(Int(Self.freshness / 3600)) hours Crier accepts",
+                "Event is dated \(at.formatted(.iso8601)), outside the \(Int(GatewayEventService.freshness / 3600)) hours Crier accepts",
                 field: "timestamp", code: "stale_event")
         }
-        guard try await store.recordWebhookEvent(id: event.id, now: now, retention: Self.eventIdRetention) else {
-            return JSONValue.response(.object(["received": .bool(true), "duplicate": .bool(true)]))
-        }
-        switch event.kind {
-        case .ack(let session, let messageId, let level):
-            try await store.recordAck(session: session, rawMessageId: messageId.raw, level: level, at: at)
-        case .sessionStatus(let session, let status):
-            try await store.recordSessionStatus(name: session, status: status, at: at)
-            if status == SessionStatus.working.rawValue { sessionRecovered() }
-        case .ignored:
-            break
-        }
-        return JSONValue.response(.object(["received": .bool(true), "duplicate": .bool(false)]))
     }
 
     static func bytes(hex: String) -> Data? {

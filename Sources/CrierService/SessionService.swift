@@ -76,7 +76,9 @@ public struct SessionService: Sendable {
             status = try await gateway.createSession(named: name, setup: SessionSetup(owner: user.publicId, webhook: webhook))
         }
         let (session, created) = try await store.registerSession(name: name, ownerId: user.id, at: clock.now())
-        return (SessionView(session: session, status: status), created)
+        // The full view (receipts, history, warnings) where the gateway can say; else what it answered.
+        let view = await self.view(session)
+        return (view.status == nil ? SessionView(session: session, status: status) : view, created)
     }
 
     /// The user's sessions with their live status, the gateway asked for all of them at once.

@@ -33,7 +33,7 @@ public final class WAHADouble: Sendable {
     /// A fault for the next `sendText` request (consumed in order, one per request).
     public enum SendFault: Sendable {
         /// No fault: answers as usual (to place faults among ordinary sends).
-        case none
+        case ordinary
         /// 500, after accepting the message when `recorded`.
         case serverError(recorded: Bool)
         /// Answers only after `hang` (longer than the client's timeout), accepting the message when `recorded`.
@@ -340,7 +340,7 @@ public final class WAHADouble: Sendable {
             return message
         }
         switch fault {
-        case nil, .none:
+        case nil, .ordinary?:
             let message = await accept()
             return Self.sendResponse(message, engine: engine)
         case .serverError(let recorded):

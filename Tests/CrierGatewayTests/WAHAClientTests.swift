@@ -24,6 +24,9 @@ struct WAHAClientTests {
             #expect(recorded.text == "12 days left" && recorded.chatId == "120363025@g.us" && recorded.session == "default")
             #expect(receipt.messageId?.full == (hasId ? recorded.id : nil))
             #expect(receipt.messageId?.raw == (hasId ? String(recorded.id.split(separator: "_")[2]) : nil))
+            let body = try #require(double.requests.last { $0.path == "/api/sendText" }?.body)
+            let sent = try #require(try JSONSerialization.jsonObject(with: body) as? [String: Any])
+            #expect(sent["linkPreview"] as? Bool == false, "no link previews: they make sends slow and uncertain")
         }
     }
 
@@ -42,6 +45,15 @@ struct WAHAClientTests {
                     if case .rejected(400, let reason, false) = $0 { reason.contains("bad chat id") } else { false }
                 }),
                 (.status(403, message: "Forbidden"), { if case .rejected(403, _, true) = $0 { true } else { false } }),
+                (.status(404, message: "We didn't find a session with name 'default'.\nPlease start it first by using POST /api/sessions/default/start request"), {
+                    if case .sessionNotReady(.stopped, _) = $0 { true } else { false }
+                }),
+                (.status(400, message: "Enable NOWEB store \"config.noweb.store.enabled=True\" when starting a new session."), {
+                    if case .historyUnavailable = $0 { true } else { false }
+                }),
+                (.status(422, message: "The method is not implemented by the engine."), {
+                    if case .rejected(422, let reason, false) = $0 { reason.contains("not implemented") } else { false }
+                }),
             ]
             for (fault, matches) in cases {
                 double.failNextSends([fault])

@@ -47,7 +47,7 @@ struct GatewayAPITests {
 
                 let created = try await api.call(.post, "/api/sessions", json: ["name": "new-phone"])
                 #expect(created.status == .created)
-                #expect(created.json["status"]?.string == "STARTING", "created and started at WAHA")
+                #expect(created.json["status"]?.string == "WORKING", "created and started at WAHA (a paired phone)")
                 let shown = try await api.call(.get, "/api/sessions/new-phone")
                 #expect(shown.json["status"]?.string == "WORKING")
                 #expect(shown.json["receipts"]?.bool == true && shown.json["history"]?.bool == true)
@@ -89,7 +89,8 @@ struct GatewayAPITests {
                 #expect(try await api.call(.post, "/api/sessions", as: .bob, json: ["name": "ada-old"]).status == .forbidden)
                 let adopted = try await api.call(.post, "/api/sessions", json: ["name": "ada-old"])
                 #expect(adopted.status == .created)
-                #expect(adopted.json["status"]?.string == "STARTING", "a stopped session is started")
+                #expect(adopted.json["status"]?.string == "WORKING", "a stopped session is started")
+                #expect(double.requests.contains { $0.path == "/api/sessions/ada-old/start" })
 
                 // An admin may adopt a session created elsewhere.
                 let byAdmin = try await api.call(.post, "/api/sessions", as: .token("Bearer \(admin)"), json: ["name": "default"])
