@@ -78,6 +78,7 @@ public final class WAHADouble: Sendable {
         var ackBeforeReply = false
         var apiKey: String?
         var requests: [LoggedRequest] = []
+        var logsRequests = true
         var reservedIds: Set<String> = []
         var groups: [ChatSummary] = [ChatSummary(id: "120363025@g.us", name: "Church choir")]
     }
@@ -155,6 +156,7 @@ public final class WAHADouble: Sendable {
     ) async throws -> T {
         let double = WAHADouble(clock: clock)
         if everySessionWorking { double.setUnknownSessionStatus(.working) }
+        double.state.withLock { $0.logsRequests = checkingRequests }
         var logger = Logger(label: "waha-double")
         logger.logLevel = .error
         let app = Application(
@@ -533,6 +535,7 @@ public final class WAHADouble: Sendable {
         typealias Context = BasicRequestContext
         let double: WAHADouble
         func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+            guard double.state.withLock({ $0.logsRequests }) else { return try await next(request, context) }
             var request = request
             let buffer = try await request.collectBody(upTo: 1 << 24)
             var query: [String: String] = [:]

@@ -7,7 +7,7 @@ import OpenAPIKit
 /// client is tested against WAHA's contract, not only against the double's reading of it.
 public enum WAHASpec {
     /// Where the spec is looked for: `CRIER_WAHA_SPEC`, else `../shared/reference/` beside the checkout.
-    static var location: URL {
+    public static var location: URL {
         if let path = ProcessInfo.processInfo.environment["CRIER_WAHA_SPEC"] { return URL(fileURLWithPath: path) }
         return URL(fileURLWithPath: #filePath)
             .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()

@@ -11,10 +11,7 @@ struct WebhookFixtureTests {
     /// The spec's `components.schemas`, or `nil` (with the reason printed) where the file is absent.
     // Read once, never written.
     nonisolated(unsafe) static let schemas: [String: Any]? = {
-        let path = ProcessInfo.processInfo.environment["CRIER_WAHA_SPEC"]
-            ?? URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("shared/reference/waha-openapi-2026.7.1.json").path
+        let path = WAHASpec.location.path
         guard let data = FileManager.default.contents(atPath: path),
             let root = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
         else {
