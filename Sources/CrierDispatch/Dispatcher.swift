@@ -86,7 +86,7 @@ public final class Dispatcher: Service, Sendable {
     private func pass(startLane: (String) -> Void) async -> Bool {
         let now = clock.now()
         do {
-            let recovered = try await store.recoverExpiredClaims(now: now)
+            let recovered = try await store.recoverExpiredClaims(now: now, reconcileAfter: configuration.reconcileDelay)
             if recovered > 0 {
                 metrics.recovered(recovered)
                 logger.warning("Recovered expired claims", metadata: ["count": "\(recovered)"])

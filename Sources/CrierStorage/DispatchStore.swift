@@ -120,8 +120,9 @@ public protocol DispatchStore: Sendable {
     /// Returns claims that were never started to pending, untouched (shutdown).
     func releaseClaims(_ claims: [ClaimedMessage], owner: String) async throws
     /// Claims whose lease ran out (their process died): back to pending, to be reconciled before any
-    /// resend. Returns how many.
-    func recoverExpiredClaims(now: Date) async throws -> Int
+    /// resend, and not before `reconcileAfter` has passed since they were claimed (a send the dead
+    /// process started may still complete at the gateway). Returns how many.
+    func recoverExpiredClaims(now: Date, reconcileAfter: TimeInterval) async throws -> Int
     /// Pending messages scheduled before `cutoff` that no send may have reached become `missed`, with
     /// `reason` followed by their last error. Returns how many.
     func markMissed(scheduledBefore cutoff: Date, reason: String, now: Date) async throws -> Int

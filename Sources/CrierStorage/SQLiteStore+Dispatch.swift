@@ -145,7 +145,7 @@ extension SQLiteStore {
         }
     }
 
-    public func recoverExpiredClaims(now: Date) async throws -> Int {
+    public func recoverExpiredClaims(now: Date, reconcileAfter delay: TimeInterval) async throws -> Int {
         try await transaction { db in
             let reason = "The process that claimed it stopped before recording an outcome; checking with the gateway before any resend"
             try db.execute(
@@ -159,10 +159,11 @@ extension SQLiteStore {
                 sql: """
                     UPDATE messages SET status = \(MessageStatus.pending.sql), needs_reconcile = 1,
                         send_started_at = COALESCE(send_started_at, claimed_at), lease_owner = NULL,
-                        lease_expires_at = NULL, next_attempt_at = ?, attempt_count = attempt_count + 1, last_error = ?
+                        lease_expires_at = NULL, next_attempt_at = MAX(?, COALESCE(claimed_at, ?) + ?),
+                        attempt_count = attempt_count + 1, last_error = ?
                     WHERE status = \(MessageStatus.sending.sql) AND lease_expires_at < ?
                     """,
-                arguments: [now.millis, reason, now.millis])
+                arguments: [now.millis, now.millis, Int64(delay * 1000), reason, now.millis])
             return db.changesCount
         }
     }

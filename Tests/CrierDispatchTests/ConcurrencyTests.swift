@@ -53,6 +53,9 @@ struct ConcurrencyTests {
 
             h.clock.advance(by: 31)
             await h.dispatcher.dispatchDue()
+            #expect(try await h.message(id).status == .pending, "recovered, but not asked before the send could complete")
+            h.clock.advance(by: 5)  // 36 s after the claim: past the 35 s reconcile delay
+            await h.dispatcher.dispatchDue()
             let message = try await h.message(id)
             #expect(message.status == .sent)
             #expect(h.double.recorded.count == 1)
@@ -79,6 +82,8 @@ struct ConcurrencyTests {
             let gateway = WAHAClient(baseURL: h.double.baseURL, apiKey: "key")
             _ = try await gateway.sendText(OutgoingText(session: "s1", chatId: dead[0].chatId, text: dead[0].content))
             h.clock.advance(by: 31)
+            await h.dispatcher.dispatchDue()  // recovered; asked 35 s after the claim
+            h.clock.advance(by: 5)
             await h.dispatcher.dispatchDue()
             #expect(try await h.message(id).status == .sent)
             #expect(h.double.recorded.count == 1)
