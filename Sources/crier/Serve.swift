@@ -2,6 +2,9 @@ import ArgumentParser
 import CrierServer
 import CrierStorage
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Hummingbird
 import Logging
 import NIOCore
@@ -81,6 +84,7 @@ struct Serve: AsyncParsableCommand {
                     publicURL: publicUrl, lease: lease))
             var logger = Logger(label: "crier")
             logger.logLevel = configuration.logLevel
+            raiseOpenFileLimit()
             let app = try await buildApplication(configuration, logger: logger)
             do {
                 try await app.runService()
@@ -103,4 +107,13 @@ struct Migrate: AsyncParsableCommand {
             print("Database is up to date.")
         }
     }
+}
+
+/// Lets the process open as many files as the system allows it: the connection cap (1000) and the
+/// gateway's connections must fit under the soft limit, which is often only 1024.
+func raiseOpenFileLimit() {
+    var limit = rlimit()
+    guard getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
+    limit.rlim_cur = limit.rlim_max
+    _ = setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit)
 }
