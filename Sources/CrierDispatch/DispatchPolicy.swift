@@ -52,8 +52,7 @@ public struct DispatchPolicy: Sendable {
     public func waitForSession(reason: String, possiblyDelivered: Bool, now: Date, deadline: Date) -> Decision {
         let until = now.addingTimeInterval(configuration.sessionRecheck)
         if until > deadline && !possiblyDelivered {
-            return .miss(reason: "Not sent within the \(Self.describe(configuration.grace)) grace window: \(reason)",
-                         metric: .sessionNotWorking)
+            return .miss(reason: missedReason(reason), metric: .sessionNotWorking)
         }
         return .wait(until: until, reason: reason)
     }
@@ -75,10 +74,15 @@ public struct DispatchPolicy: Sendable {
                           possiblyDelivered: true, metric: metric)
         }
         if next > deadline {
-            return .miss(reason: "Not sent within the \(Self.describe(configuration.grace)) grace window: \(reason)",
-                         metric: .gatewayUnreachable)
+            return .miss(reason: missedReason(reason), metric: .gatewayUnreachable)
         }
         return .retry(at: next, reason: reason, possiblyDelivered: false, metric: metric)
+    }
+
+    /// The one wording of "missed": the grace window, then why (empty `why` leaves room for the store
+    /// to append the message's last error).
+    public func missedReason(_ why: String) -> String {
+        "Not sent within the \(Self.describe(configuration.grace)) grace window: \(why)"
     }
 
     /// Exponential backoff with jitter: half of `base × 2^(n−1)` (capped) fixed, half random.

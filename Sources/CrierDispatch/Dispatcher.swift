@@ -93,7 +93,7 @@ public final class Dispatcher: Service, Sendable {
             }
             let missed = try await store.markMissed(
                 scheduledBefore: now.addingTimeInterval(-configuration.grace),
-                reason: "Not sent within the \(DispatchPolicy.describe(configuration.grace)) grace window: ", now: now)
+                reason: policy.missedReason(""), now: now)
             if missed > 0 { metrics.missed(.graceExpired, count: missed) }
             while true {
                 let room = configuration.maxHeldClaims - (await lanes.held)
@@ -169,8 +169,7 @@ public final class Dispatcher: Service, Sendable {
         let pacing = await paceSend(claim.sessionName)
         let sendStarted = clock.now()
         if sendStarted > deadline {  // checked after pacing, so no send starts past the window
-            let reason = "Not sent within the \(DispatchPolicy.describe(configuration.grace)) grace window: "
-                + (claim.lastError ?? "the server could not dispatch it in time")
+            let reason = policy.missedReason(claim.lastError ?? "the server could not dispatch it in time")
             await apply(.miss(reason: reason, metric: .graceExpired), claim, started: started)
             return
         }
