@@ -203,14 +203,14 @@ extension SQLiteStore {
                         attempted: false))
             }
             for row in messageRows {
-                var message = StoredMessage(row: row)
+                var message = try StoredMessage(row: row)
                 message.attempts = attempts[message.id] ?? []
                 messages[row["campaign_id"], default: []].append(message)
             }
         }
-        return rows.map { row in
+        return try rows.map { row in
             let rowId: Int64 = row["id"]
-            return StoredCampaign(
+            return try StoredCampaign(
                 row: row, tally: tallies[rowId] ?? MessageTally(), firstSendAt: firstSend[rowId].map(Date.init(millis:)),
                 nextSendAt: nextSend[rowId].map(Date.init(millis:)),
                 messages: includeMessages ? messages[rowId] ?? [] : nil)
@@ -218,11 +218,31 @@ extension SQLiteStore {
     }
 }
 
+/// A stored value that does not read back as what was validated when it was written (a damaged or
+/// hand-edited database): an error for that one read, never a trap that takes the server down.
+struct StoredValueError: Error, CustomStringConvertible {
+    let column: String
+    let value: String
+    var description: String { "Stored \(column) '\(value)' is not valid" }
+
+    static func date(_ row: Row, _ column: String) throws -> LocalDate {
+        let text: String = row[column]
+        guard let date = LocalDate(iso: text) else { throw StoredValueError(column: column, value: text) }
+        return date
+    }
+
+    static func time(_ row: Row, _ column: String) throws -> LocalTime {
+        let text: String = row[column]
+        guard let time = LocalTime(text: text) else { throw StoredValueError(column: column, value: text) }
+        return time
+    }
+}
+
 extension StoredMessage {
-    init(row: Row) {
+    init(row: Row) throws {
         self.init(
             id: row["id"], publicId: row["public_id"], occurrenceIndex: row["occurrence_index"],
-            occurrenceDate: LocalDate(iso: row["occurrence_date"])!, scheduledAt: Date(millis: row["scheduled_at"]),
+            occurrenceDate: try StoredValueError.date(row, "occurrence_date"), scheduledAt: Date(millis: row["scheduled_at"]),
             content: row["content"], status: MessageStatus(rawValue: row["status"]) ?? .pending,
             attemptCount: row["attempt_count"], sentAt: (row["sent_at"] as Int64?).map(Date.init(millis:)),
             failedReason: row["failed_reason"], deliveredAt: (row["delivered_at"] as Int64?).map(Date.init(millis:)),
@@ -231,7 +251,7 @@ extension StoredMessage {
 }
 
 extension StoredCampaign {
-    init(row: Row, tally: MessageTally, firstSendAt: Date?, nextSendAt: Date?, messages: [StoredMessage]?) {
+    init(row: Row, tally: MessageTally, firstSendAt: Date?, nextSendAt: Date?, messages: [StoredMessage]?) throws {
         let session = WhatsAppSession(
             id: row["session_public_id"], name: row["session_name"], ownerId: row["session_owner_id"],
             createdAt: Date(millis: row["session_created_at"]))
@@ -239,9 +259,9 @@ extension StoredCampaign {
             groupId: row["group_id"], groupName: row["group_name"], sessionId: session.id, title: row["title"],
             targetAmount: row["target_amount"],
             schedule: Schedule(
-                startDate: LocalDate(iso: row["start_date"])!, endDate: LocalDate(iso: row["end_date"])!,
+                startDate: try StoredValueError.date(row, "start_date"), endDate: try StoredValueError.date(row, "end_date"),
                 isRecurring: row["is_recurring"], recurrence: Recurrence(rawValue: row["recurrence"]) ?? .daily),
-            messageTime: LocalTime(text: row["message_time"])!, timeZoneIdentifier: row["time_zone"],
+            messageTime: try StoredValueError.time(row, "message_time"), timeZoneIdentifier: row["time_zone"],
             template: row["template"], isFreeForm: row["is_free_form"],
             audienceType: AudienceType(rawValue: row["audience_type"]) ?? .groups)
         self.init(
