@@ -192,8 +192,7 @@ public final class Dispatcher: Service, Sendable {
         switch result {
         case .success(let receipt):
             health.recordSuccess()
-            let messageId = receipt.messageId
-                ?? claim.reservedMessageId.map { GatewayMessageId(full: $0, raw: $0) }  // an empty 201
+            let messageId = receipt.messageId ?? claim.reservedGatewayId  // an empty 201 names no id
             await record(claim, .sent(gatewayMessageId: messageId), outcome: .sent, started: sendStarted,
                          reason: nil, attempted: true)
             metrics.sent()
@@ -277,7 +276,7 @@ public final class Dispatcher: Service, Sendable {
                 match = history.first { $0.body == claim.content }
             }
             guard let match else { return true }
-            let messageId = match.id ?? claim.reservedMessageId.map { GatewayMessageId(full: $0, raw: $0) }
+            let messageId = match.id ?? claim.reservedGatewayId
             await record(claim, .sent(gatewayMessageId: messageId), outcome: .reconciled, started: started,
                          reason: "Found at the gateway after an uncertain send; not sent again")
             metrics.sent()
@@ -340,4 +339,9 @@ public final class Dispatcher: Service, Sendable {
         }
     }
 
+}
+
+extension ClaimedMessage {
+    /// The reserved raw id as a gateway id, for when the gateway's answer names none.
+    var reservedGatewayId: GatewayMessageId? { reservedMessageId.map { GatewayMessageId(full: $0, raw: $0) } }
 }

@@ -252,7 +252,7 @@ public struct WAHAClient: Gateway {
                 operation: "contacts")
             let items = (try? JSONSerialization.jsonObject(with: response.body) as? [[String: Any]]) ?? []
             contacts += items.compactMap { item in
-                guard let id = Self.chatId(item["id"]) else { return nil }
+                guard let id = WAHAMessageIds.chatIdString(item["id"]) else { return nil }
                 return ChatSummary(id: id, name: (item["name"] as? String) ?? (item["pushname"] as? String))
             }
             if items.count < Self.contactsPageSize { break }
@@ -405,13 +405,12 @@ public struct WAHAClient: Gateway {
             items = []
         }
         return items.compactMap { item in
-            guard let id = chatId(item["id"]) ?? chatId(item["JID"]) else { return nil }
+            guard let id = WAHAMessageIds.chatIdString(item["id"]) ?? WAHAMessageIds.chatIdString(item["JID"]) else { return nil }
             let name = (item["subject"] as? String) ?? (item["Name"] as? String) ?? (item["name"] as? String)
             return ChatSummary(id: id, name: name)
         }.sorted { ($0.name ?? $0.id, $0.id) < ($1.name ?? $1.id, $1.id) }
     }
 
-    static func chatId(_ value: Any?) -> String? { WAHAMessageIds.chatIdString(value) }
 
     /// A path segment with `@` and other reserved characters percent-encoded.
     static func segment(_ value: String) -> String {

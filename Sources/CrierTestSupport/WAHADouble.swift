@@ -207,7 +207,7 @@ public final class WAHADouble: Sendable {
         }
         router.get("api/sessions/:name") { _, context in
             let name = try context.parameters.require("name")
-            guard let status = self.observeStatus(name) else {
+            guard let status = self.sessionStatus(name) else {
                 return Self.nestError(404, "Session \"\(name)\" not found")
             }
             var info: [String: Any] = [
@@ -265,7 +265,7 @@ public final class WAHADouble: Sendable {
         router.get("api/:session/auth/qr") { _, context in
             let name = try context.parameters.require("session")
             if let refusal = self.refuseUnlessRunning(name) { return refusal }
-            guard self.observeStatus(name) == .scanQRCode else {
+            guard self.sessionStatus(name) == .scanQRCode else {
                 // Nest's default body: WAHA's QR endpoint does not say the status.
                 return Self.nestError(422, "Can not get QR code, session status is not SCAN_QR_CODE")
             }
@@ -292,8 +292,6 @@ public final class WAHADouble: Sendable {
 
     /// The session's status. A session created or (re)started answers STARTING to that request, and is
     /// then what a start makes it (`statusAfterStart`).
-    private func observeStatus(_ name: String) -> SessionStatus? { sessionStatus(name) }
-
     private func sessionStatus(_ name: String) -> SessionStatus? {
         state.withLock { $0.sessions[name] ?? $0.unknownSessionStatus }
     }
