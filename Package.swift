@@ -22,6 +22,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
         .package(url: "https://github.com/mattpolzin/OpenAPIKit.git", from: "6.4.0"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
     ],
     targets: [
         /** Pure domain: campaign input validation, schedule expansion, message rendering, state rules. */
@@ -88,6 +89,23 @@ let package = Package(
             exclude: ["README.md"],
             resources: [.copy("openapi.yaml")]
         ),
+        /** The browser dashboard: server-rendered pages over the same services and accounts as the API. */
+        .target(
+            name: "CrierWeb",
+            dependencies: [
+                "CrierCore",
+                "CrierStorage",
+                "CrierService",
+                "CrierGateway",
+                "CrierHTTP",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ],
+            exclude: ["README.md"],
+            resources: [.copy("Templates"), .copy("Assets")]
+        ),
         /** Composition root: configuration and buildApplication, the one place concrete types are chosen. */
         .target(
             name: "CrierServer",
@@ -98,6 +116,7 @@ let package = Package(
                 "CrierGateway",
                 "CrierDispatch",
                 "CrierHTTP",
+                "CrierWeb",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -180,6 +199,13 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "OpenAPIKit", package: "OpenAPIKit"),
+            ]
+        ),
+        .testTarget(
+            name: "CrierWebTests",
+            dependencies: [
+                "CrierWeb", "CrierServer", "CrierService", "CrierStorage", "CrierTestSupport",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),
         .testTarget(

@@ -20,6 +20,10 @@ public enum DomainError: Error, Hashable, Sendable {
     public static let emailTaken = DomainError.conflict(
         code: "email_taken", message: "A user with this email already exists")
     public static let userNotFound = DomainError.notFound(code: "user_not_found", message: "No user with this email")
+    public static let accountNotFound = DomainError.notFound(code: "user_not_found", message: "No such user")
+    public static let adminOnly = DomainError.forbidden(code: "admin_only", message: "Only an administrator can do this")
+    public static let notYourself = DomainError.conflict(
+        code: "not_yourself", message: "Administrators cannot revoke or delete their own account")
     public static let tokenNotFound = DomainError.notFound(code: "token_not_found", message: "No such API token")
     public static let invalidCursor = DomainError.invalid(
         field: "cursor", code: "invalid_input", message: "cursor must be a value returned in X-Next-Cursor")

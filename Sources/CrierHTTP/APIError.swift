@@ -44,7 +44,7 @@ public struct APIError: Error, HTTPResponseError, Sendable {
 
     /// The API form of any error: domain errors keep their meaning, anything unexpected is a 500 that
     /// reveals nothing internal.
-    static func from(_ error: any Error) -> APIError {
+    public static func from(_ error: any Error) -> APIError {
         switch error {
         case let error as APIError:
             return error

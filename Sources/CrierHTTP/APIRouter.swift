@@ -37,8 +37,11 @@ public struct APIDependencies: Sendable {
     }
 }
 
-/// Every route of the server: operations at the root, the JSON API under `/api` behind bearer auth.
-public func buildRouter(_ dependencies: APIDependencies) -> Router<CrierRequestContext> {
+/// Every route of the server: operations at the root, the JSON API under `/api` behind bearer auth,
+/// and whatever `mount` adds (the dashboard's pages).
+public func buildRouter(
+    _ dependencies: APIDependencies, mount: (Router<CrierRequestContext>) -> Void = { _ in }
+) -> Router<CrierRequestContext> {
     let router = Router(context: CrierRequestContext.self)
     router.add(middleware: ErrorMiddleware())
     OperationsController(
@@ -53,6 +56,7 @@ public func buildRouter(_ dependencies: APIDependencies) -> Router<CrierRequestC
     let api = router.group("api").add(middleware: BearerAuthMiddleware(accounts: dependencies.accounts))
     CampaignController(campaigns: dependencies.campaigns).addRoutes(to: api.group("campaigns"))
     SessionController(sessions: dependencies.sessions).addRoutes(to: api.group("sessions"))
+    mount(router)
     router.add(middleware: MethodNotAllowedMiddleware<CrierRequestContext>(routes: router.routes))
     return router
 }

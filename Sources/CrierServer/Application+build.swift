@@ -4,6 +4,7 @@ import CrierGateway
 import CrierHTTP
 import CrierService
 import CrierStorage
+import CrierWeb
 import Hummingbird
 import Logging
 import Prometheus
@@ -38,6 +39,7 @@ public func buildApplication(
     let store = try openStore(configuration.database)
     try await store.migrate()
     let components = makeComponents(configuration, store: store, clock: clock, logger: logger)
+    let dashboard = try await makeDashboard(configuration, components: components, clock: clock)
     logger.notice(
         "Crier starting",
         metadata: [
@@ -54,7 +56,7 @@ public func buildApplication(
     let guardTimeouts = ConnectionGuard.Timeouts(
         headTimeout: configuration.requestHeadTimeout, bodyTimeout: configuration.requestBodyTimeout)
     return Application(
-        router: buildRouter(components.dependencies),
+        router: buildRouter(components.dependencies, mount: dashboard.addRoutes),
         server: .http1(configuration: .init(additionalChannelHandlers: [ConnectionGuard(timeouts: guardTimeouts)])),
         configuration: .init(
             address: .hostname(configuration.host, port: configuration.port), serverName: "Crier",
@@ -97,13 +99,25 @@ func makeComponents(
             onScheduleChange: { wakeUp.signal() }),
         sessions: SessionService(
             store: store, gateway: gateway, clock: clock, webhook: configuration.sessionWebhook),
-        accounts: AccountService(store: store, clock: clock),
+        accounts: AccountService(store: store, clock: clock, passwordHashCost: configuration.passwordHashCost),
         webhookSecret: configuration.webhookSecret,
         renderMetrics: { registry.emitToString() },
         wakeDispatcher: { wakeUp.signal() })
     services.append(dispatcher)
     return ServerComponents(
         store: store, gateway: gateway, dispatcher: dispatcher, dependencies: dependencies, services: services)
+}
+
+/// The browser dashboard over the same services as the API.
+func makeDashboard(
+    _ configuration: ServerConfiguration, components: ServerComponents, clock: any WallClock
+) async throws -> Dashboard {
+    let dependencies = components.dependencies
+    return Dashboard(
+        accounts: dependencies.accounts, campaigns: dependencies.campaigns, sessions: dependencies.sessions,
+        throttle: SignInThrottle(clock: clock), renderer: try await PageRenderer.load(), assets: try DashboardAssets.load(),
+        clock: clock, isConsoleGateway: components.gateway is ConsoleGateway,
+        defaultTimeZone: configuration.defaultTimeZone, publicURL: configuration.publicURL)
 }
 
 extension ServerConfiguration {

@@ -100,6 +100,8 @@ public struct ServerConfiguration: Sendable {
     public var requestHeadTimeout: TimeAmount = .seconds(10)
     /// How long a client may take to send a request body once its head arrived. Not a setting.
     public var requestBodyTimeout: TimeAmount = .seconds(30)
+    /// bcrypt's work factor for new passwords (not a command-line setting: tests lower it to stay fast).
+    public var passwordHashCost: UInt8 = 12
 
     public init() {}
 

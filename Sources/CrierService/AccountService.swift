@@ -21,7 +21,11 @@ public struct AccountService: Sendable {
     /// bcrypt reads at most 72 bytes; a longer password would be silently cut.
     public static let maxPasswordBytes = 72
 
-    public func addUser(email: String, name: String?, password: String, isAdmin: Bool) async throws -> User {
+    /// Adds an account. The command line and first-run setup add active ones; dashboard sign-ups are
+    /// `.pending` until an admin approves.
+    public func addUser(
+        email: String, name: String?, password: String, isAdmin: Bool, access: UserAccess = .active
+    ) async throws -> User {
         let email = email.trimmingCharacters(in: .whitespaces)
         guard email.contains("@"), !email.hasPrefix("@"), !email.hasSuffix("@"), email.utf8.count <= 254,
             !email.contains(where: \.isWhitespace)
@@ -32,7 +36,8 @@ public struct AccountService: Sendable {
         if let name { try TextRules.check(name, field: "name", maxCharacters: 200) }
         try Self.checkPassword(password)
         let hash = Bcrypt.hash(password, cost: passwordHashCost)
-        return try await store.createUser(email: email, name: name, passwordHash: hash, isAdmin: isAdmin, at: clock.now())
+        return try await store.createUser(
+            email: email, name: name, passwordHash: hash, isAdmin: isAdmin, access: access, at: clock.now())
     }
 
     /// Checks a password's length before anything asks for it twice or hashes it.
@@ -73,9 +78,97 @@ public struct AccountService: Sendable {
 
     public func users() async throws -> [User] { try await store.users() }
 
+    /// Whether the server still needs its first account (the dashboard's first-run setup).
+    public func needsFirstUser() async throws -> Bool { try await store.userCount() == 0 }
+
+    /// The user whose email and password these are, when they may sign in.
+    ///
+    /// An unknown email costs a bcrypt check as well, so timing does not tell which emails exist.
+    public func signIn(email: String, password: String) async throws -> User {
+        let email = email.trimmingCharacters(in: .whitespaces)
+        guard password.utf8.count <= Self.maxPasswordBytes, email.utf8.count <= 254,
+            let user = try await store.user(email: email), let hash = try await store.passwordHash(userId: user.id)
+        else {
+            _ = Bcrypt.verify(password.isEmpty ? "-" : String(password.prefix(Self.maxPasswordBytes)), hash: Self.decoyHash)
+            throw SignInError.wrongCredentials
+        }
+        guard Bcrypt.verify(password, hash: hash) else { throw SignInError.wrongCredentials }
+        switch user.access {
+        case .active: return user
+        case .pending: throw SignInError.awaitingApproval
+        case .revoked: throw SignInError.accessRevoked
+        }
+    }
+
+    /// A hash of a random password at the production cost: what unknown emails are checked against.
+    private static let decoyHash = Bcrypt.hash(APIToken.generate(), cost: 12)
+
+    /// How long a dashboard sign-in lasts.
+    public static let webSessionLifetime: TimeInterval = 7 * 24 * 3600
+
+    /// Starts a dashboard sign-in; returns the cookie value (shown once, stored as a hash).
+    public func startWebSession(for user: User) async throws -> String {
+        let token = APIToken.generate()
+        let now = clock.now()
+        try await store.createWebSession(
+            userId: user.id, tokenHash: APIToken.hash(token), expiresAt: now + Self.webSessionLifetime, at: now)
+        return token
+    }
+
+    /// The signed-in user a dashboard cookie belongs to, or `nil`.
+    public func user(forWebSession token: String) async throws -> User? {
+        guard token.utf8.count <= 200 else { return nil }
+        return try await store.user(webSessionHash: APIToken.hash(token), at: clock.now())
+    }
+
+    public func endWebSession(_ token: String) async throws {
+        guard token.utf8.count <= 200 else { return }
+        try await store.deleteWebSession(tokenHash: APIToken.hash(token))
+    }
+
+    public func tokens(for user: User) async throws -> [APITokenInfo] { try await store.apiTokens(userId: user.id) }
+
+    public func revokeToken(id: String, for user: User) async throws {
+        guard try await store.revokeAPIToken(id: id, userId: user.id) else { throw DomainError.tokenNotFound }
+    }
+
+    /// An admin approves (`.active`) or revokes a user. Admins cannot change their own access, so a
+    /// server always keeps one admin who can sign in.
+    public func setAccess(_ access: UserAccess, userPublicId: String, by admin: User) async throws {
+        let user = try await managedUser(userPublicId, by: admin)
+        _ = try await store.setAccess(access, userId: user.id)
+    }
+
+    /// An admin deletes a user and everything theirs (their gateway sessions stay at the gateway).
+    public func deleteUser(userPublicId: String, by admin: User) async throws {
+        try await store.deleteUser(userId: try await managedUser(userPublicId, by: admin).id)
+    }
+
+    private func managedUser(_ publicId: String, by admin: User) async throws -> User {
+        guard admin.isAdmin else { throw DomainError.adminOnly }
+        guard let user = try await store.user(publicId: publicId) else { throw DomainError.accountNotFound }
+        guard user.id != admin.id else { throw DomainError.notYourself }
+        return user
+    }
+
     /// The user a bearer token belongs to, or `nil`.
     public func user(forToken token: String) async throws -> User? {
         guard token.utf8.count <= 200 else { return nil }
         return try await store.user(apiTokenHash: APIToken.hash(token), at: clock.now())
+    }
+}
+
+/// Why a sign-in was refused, in words the person can act on.
+public enum SignInError: Error, Hashable, Sendable {
+    case wrongCredentials
+    case awaitingApproval
+    case accessRevoked
+
+    public var message: String {
+        switch self {
+        case .wrongCredentials: "Wrong email or password."
+        case .awaitingApproval: "Your account is waiting for an administrator's approval."
+        case .accessRevoked: "An administrator has revoked this account's access."
+        }
     }
 }

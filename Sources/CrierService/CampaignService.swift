@@ -30,13 +30,31 @@ public struct CampaignService: Sendable {
 
     /// Creates the campaign; returns its id.
     public func create(_ input: CampaignInput, for user: User) async throws -> String {
-        let (settings, session) = try await validated(input, for: user)
-        let now = clock.now()
-        let messages = try CampaignPlanner.plan(settings, now: now)
-        let id = try await store.createCampaign(
-            ownerId: user.id, session: session, settings: settings, messages: messages, at: now)
-        onScheduleChange()
+        let ids = try await create([input], for: user)
+        guard let id = ids.first else { throw DomainError.campaignNotFound }
         return id
+    }
+
+    /// Creates one campaign per input (one per chosen chat), all on one session, in one transaction:
+    /// all of them or none. Returns their ids in the inputs' order.
+    public func create(_ inputs: [CampaignInput], for user: User) async throws -> [String] {
+        guard let first = inputs.first else {
+            throw CampaignValidationError(field: "groupId", message: "choose at least one group or contact")
+        }
+        let (_, session) = try await validated(first, for: user)
+        let now = clock.now()
+        var campaigns: [NewCampaign] = []
+        for input in inputs {
+            var settings = try validator.validate(input)
+            guard settings.sessionId == session.id || settings.sessionId == session.name else {
+                throw CampaignValidationError(field: "sessionId", message: "campaigns created together share one session")
+            }
+            settings.sessionId = session.id
+            campaigns.append(NewCampaign(settings: settings, messages: try CampaignPlanner.plan(settings, now: now)))
+        }
+        let ids = try await store.createCampaigns(ownerId: user.id, session: session, campaigns, at: now)
+        onScheduleChange()
+        return ids
     }
 
     /// Replaces a campaign's settings and schedule. The chat and session cannot change: they are taken

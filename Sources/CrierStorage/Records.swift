@@ -10,6 +10,28 @@ public struct User: Hashable, Sendable {
     public let name: String?
     public let isAdmin: Bool
     public let createdAt: Date
+    /// Whether the account may sign in and use its tokens.
+    public var access: UserAccess = .active
+}
+
+/// An account's standing: sign-ups wait for an admin, and an admin can take access away again.
+public enum UserAccess: String, Hashable, Sendable, CaseIterable {
+    /// Signed up from the dashboard; cannot sign in until an admin approves.
+    case pending
+    case active
+    /// Access taken away by an admin: sign-in, web sessions and API tokens are refused.
+    case revoked
+}
+
+/// A campaign to store: its validated settings and the messages planned from them.
+public struct NewCampaign: Sendable {
+    public let settings: CampaignSettings
+    public let messages: [PlannedMessage]
+
+    public init(settings: CampaignSettings, messages: [PlannedMessage]) {
+        self.settings = settings
+        self.messages = messages
+    }
 }
 
 /// A WhatsApp session (one phone number at the gateway) registered by a user.

@@ -140,6 +140,20 @@ enum SQLiteMigrations {
                 CREATE INDEX early_receipts_age ON early_receipts(received_at);
                 """)
         }
+        migrator.registerMigration("0005-dashboard-accounts") { db in
+            // Sign-ups wait for an admin's approval; dashboard sign-ins are cookies kept as hashes.
+            try db.execute(sql: """
+                ALTER TABLE users ADD COLUMN access TEXT NOT NULL DEFAULT 'active';
+                CREATE TABLE web_sessions (
+                    token_hash TEXT PRIMARY KEY,
+                    user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                    created_at INTEGER NOT NULL,
+                    expires_at INTEGER NOT NULL
+                );
+                CREATE INDEX web_sessions_user ON web_sessions(user_id);
+                CREATE INDEX web_sessions_expiry ON web_sessions(expires_at);
+                """)
+        }
         return migrator
     }
 }

@@ -3,26 +3,29 @@ import Foundation
 import GRDB
 
 extension SQLiteStore {
-    public func createCampaign(
-        ownerId: Int64, session: WhatsAppSession, settings: CampaignSettings, messages: [PlannedMessage], at: Date
-    ) async throws -> String {
+    public func createCampaigns(
+        ownerId: Int64, session: WhatsAppSession, _ campaigns: [NewCampaign], at: Date
+    ) async throws -> [String] {
         try await transaction { db in
             guard
                 let sessionRowId = try Int64.fetchOne(
                     db, sql: "SELECT id FROM whatsapp_sessions WHERE public_id = ? AND owner_id = ?",
                     arguments: [session.id, ownerId])
             else { throw DomainError.sessionNotFound }
-            let publicId = newPublicId()
-            try db.execute(
-                sql: """
-                    INSERT INTO campaigns (public_id, owner_id, session_id, group_id, group_name, audience_type, title,
-                        target_amount, start_date, end_date, message_time, time_zone, template, is_free_form,
-                        is_recurring, recurrence, schedule_version, created_at, updated_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)
-                    """,
-                arguments: [publicId, ownerId, sessionRowId] + Self.settingsArguments(settings) + [at.millis, at.millis])
-            try Self.insert(messages, campaignRowId: db.lastInsertedRowID, version: 1, db: db)
-            return publicId
+            return try campaigns.map { campaign in
+                let publicId = newPublicId()
+                try db.execute(
+                    sql: """
+                        INSERT INTO campaigns (public_id, owner_id, session_id, group_id, group_name, audience_type, title,
+                            target_amount, start_date, end_date, message_time, time_zone, template, is_free_form,
+                            is_recurring, recurrence, schedule_version, created_at, updated_at)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)
+                        """,
+                    arguments: [publicId, ownerId, sessionRowId] + Self.settingsArguments(campaign.settings)
+                        + [at.millis, at.millis])
+                try Self.insert(campaign.messages, campaignRowId: db.lastInsertedRowID, version: 1, db: db)
+                return publicId
+            }
         }
     }
 

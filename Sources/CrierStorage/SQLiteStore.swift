@@ -57,7 +57,9 @@ public final class SQLiteStore: Store {
 
     // MARK: Accounts
 
-    public func createUser(email: String, name: String?, passwordHash: String, isAdmin: Bool, at: Date) async throws -> User {
+    public func createUser(
+        email: String, name: String?, passwordHash: String, isAdmin: Bool, access: UserAccess, at: Date
+    ) async throws -> User {
         try await transaction { db in
             if try Row.fetchOne(db, sql: "SELECT 1 FROM users WHERE email = ?", arguments: [email]) != nil {
                 throw DomainError.emailTaken
@@ -65,19 +67,58 @@ public final class SQLiteStore: Store {
             let publicId = newPublicId()
             try db.execute(
                 sql: """
-                    INSERT INTO users (public_id, email, name, password_hash, is_admin, created_at)
-                    VALUES (?, ?, ?, ?, ?, ?)
+                    INSERT INTO users (public_id, email, name, password_hash, is_admin, access, created_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
                     """,
-                arguments: [publicId, email, name, passwordHash, isAdmin, at.millis])
+                arguments: [publicId, email, name, passwordHash, isAdmin, access.rawValue, at.millis])
             return User(
                 id: db.lastInsertedRowID, publicId: publicId, email: email, name: name, isAdmin: isAdmin,
-                createdAt: at.wholeMillis)
+                createdAt: at.wholeMillis, access: access)
         }
     }
 
     public func user(email: String) async throws -> User? {
         try await writer.read { db in
             try Row.fetchOne(db, sql: "SELECT * FROM users WHERE email = ?", arguments: [email]).map(User.init(row:))
+        }
+    }
+
+    public func user(publicId: String) async throws -> User? {
+        try await writer.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM users WHERE public_id = ?", arguments: [publicId]).map(User.init(row:))
+        }
+    }
+
+    public func passwordHash(userId: Int64) async throws -> String? {
+        try await writer.read { db in
+            try String.fetchOne(db, sql: "SELECT password_hash FROM users WHERE id = ?", arguments: [userId])
+        }
+    }
+
+    public func setAccess(_ access: UserAccess, userId: Int64) async throws -> Bool {
+        try await transaction { db in
+            try db.execute(sql: "UPDATE users SET access = ? WHERE id = ?", arguments: [access.rawValue, userId])
+            let found = db.changesCount > 0
+            if access != .active {
+                try db.execute(sql: "DELETE FROM web_sessions WHERE user_id = ?", arguments: [userId])
+            }
+            return found
+        }
+    }
+
+    public func deleteUser(userId: Int64) async throws {
+        try await transaction { db in
+            let campaigns = "SELECT id FROM campaigns WHERE owner_id = ?"
+            try db.execute(
+                sql: """
+                    DELETE FROM message_attempts WHERE message_id IN
+                        (SELECT id FROM messages WHERE campaign_id IN (\(campaigns)));
+                    DELETE FROM messages WHERE campaign_id IN (\(campaigns));
+                    DELETE FROM campaigns WHERE owner_id = ?;
+                    DELETE FROM whatsapp_sessions WHERE owner_id = ?;
+                    DELETE FROM users WHERE id = ?;
+                    """,
+                arguments: [userId, userId, userId, userId, userId])
         }
     }
 
@@ -105,7 +146,7 @@ public final class SQLiteStore: Store {
                 db,
                 sql: """
                     SELECT u.*, t.id AS token_row, t.last_used_at FROM api_tokens t JOIN users u ON u.id = t.user_id
-                    WHERE t.token_hash = ?
+                    WHERE t.token_hash = ? AND u.access = 'active'
                     """,
                 arguments: [apiTokenHash]
             ).map { row in (User(row: row), row["token_row"] as Int64, row["last_used_at"] as Int64?) }
@@ -134,6 +175,35 @@ public final class SQLiteStore: Store {
         try await transaction { db in
             try db.execute(sql: "DELETE FROM api_tokens WHERE public_id = ? AND user_id = ?", arguments: [id, userId])
             return db.changesCount > 0
+        }
+    }
+
+    public func createWebSession(userId: Int64, tokenHash: String, expiresAt: Date, at: Date) async throws {
+        try await transaction { db in
+            // Expired sign-ins go as new ones arrive, so the table stays the size of the live ones.
+            try db.execute(sql: "DELETE FROM web_sessions WHERE expires_at <= ?", arguments: [at.millis])
+            try db.execute(
+                sql: "INSERT INTO web_sessions (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
+                arguments: [tokenHash, userId, at.millis, expiresAt.millis])
+        }
+    }
+
+    public func user(webSessionHash: String, at: Date) async throws -> User? {
+        try await writer.read { db in
+            try Row.fetchOne(
+                db,
+                sql: """
+                    SELECT u.* FROM web_sessions w JOIN users u ON u.id = w.user_id
+                    WHERE w.token_hash = ? AND w.expires_at > ? AND u.access = 'active'
+                    """,
+                arguments: [webSessionHash, at.millis]
+            ).map(User.init(row:))
+        }
+    }
+
+    public func deleteWebSession(tokenHash: String) async throws {
+        try await transaction { db in
+            try db.execute(sql: "DELETE FROM web_sessions WHERE token_hash = ?", arguments: [tokenHash])
         }
     }
 
@@ -201,7 +271,7 @@ extension User {
     init(row: Row) {
         self.init(
             id: row["id"], publicId: row["public_id"], email: row["email"], name: row["name"], isAdmin: row["is_admin"],
-            createdAt: Date(millis: row["created_at"]))
+            createdAt: Date(millis: row["created_at"]), access: UserAccess(rawValue: row["access"]) ?? .revoked)
     }
 }
 

@@ -12,8 +12,18 @@ public protocol Store: DispatchStore {
     func ping() async throws
 
     // MARK: Accounts
-    func createUser(email: String, name: String?, passwordHash: String, isAdmin: Bool, at: Date) async throws -> User
+    func createUser(
+        email: String, name: String?, passwordHash: String, isAdmin: Bool, access: UserAccess, at: Date
+    ) async throws -> User
     func user(email: String) async throws -> User?
+    /// The user with this public id.
+    func user(publicId: String) async throws -> User?
+    /// The user's bcrypt hash, to check a sign-in against.
+    func passwordHash(userId: Int64) async throws -> String?
+    /// Sets whether the user may sign in; `false` when there is no such user.
+    func setAccess(_ access: UserAccess, userId: Int64) async throws -> Bool
+    /// Deletes the user and everything theirs: campaigns, messages, sessions, tokens, web sessions.
+    func deleteUser(userId: Int64) async throws
     func userCount() async throws -> Int
     /// Every user, oldest first.
     func users() async throws -> [User]
@@ -24,6 +34,11 @@ public protocol Store: DispatchStore {
     func apiTokens(userId: Int64) async throws -> [APITokenInfo]
     /// Deletes the user's token with this public id; `false` when there is none.
     func revokeAPIToken(id: String, userId: Int64) async throws -> Bool
+    /// Stores a dashboard sign-in (the cookie's hash) valid until `expiresAt`.
+    func createWebSession(userId: Int64, tokenHash: String, expiresAt: Date, at: Date) async throws
+    /// The active user a dashboard cookie's hash belongs to while it has not expired.
+    func user(webSessionHash: String, at: Date) async throws -> User?
+    func deleteWebSession(tokenHash: String) async throws
 
     // MARK: WhatsApp sessions
     /// Registers `name` for `ownerId`; returns the existing row (`created == false`) when the owner
@@ -36,10 +51,8 @@ public protocol Store: DispatchStore {
     func session(idOrName: String, ownerId: Int64) async throws -> WhatsAppSession?
 
     // MARK: Campaigns
-    /// Stores a campaign and its messages; returns the campaign's public id.
-    func createCampaign(
-        ownerId: Int64, session: WhatsAppSession, settings: CampaignSettings, messages: [PlannedMessage], at: Date
-    ) async throws -> String
+    /// Stores campaigns and their messages in one transaction, all or none; returns their public ids.
+    func createCampaigns(ownerId: Int64, session: WhatsAppSession, _ campaigns: [NewCampaign], at: Date) async throws -> [String]
     /// Replaces the settings and schedule: pending messages become `cancelled`, the new ones are added.
     /// Throws `campaignNotFound`, `campaignDeleted`, or `campaignAlreadySent` once any message was sent
     /// or is being sent.
@@ -56,4 +69,21 @@ public protocol Store: DispatchStore {
     func campaigns(
         ownerId: Int64, listing: CampaignListing, limit: Int, cursor: String?, includeMessages: Bool
     ) async throws -> CampaignPage
+}
+
+extension Store {
+    /// Stores one campaign and its messages; returns the campaign's public id.
+    public func createCampaign(
+        ownerId: Int64, session: WhatsAppSession, settings: CampaignSettings, messages: [PlannedMessage], at: Date
+    ) async throws -> String {
+        let ids = try await createCampaigns(
+            ownerId: ownerId, session: session, [NewCampaign(settings: settings, messages: messages)], at: at)
+        guard let id = ids.first else { throw DomainError.campaignNotFound }
+        return id
+    }
+
+    /// An active user with full access (the command line's and tests' way of adding one).
+    public func createUser(email: String, name: String?, passwordHash: String, isAdmin: Bool, at: Date) async throws -> User {
+        try await createUser(email: email, name: name, passwordHash: passwordHash, isAdmin: isAdmin, access: .active, at: at)
+    }
 }

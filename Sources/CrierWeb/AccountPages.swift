@@ -1,0 +1,253 @@
+import CrierCore
+import CrierService
+import CrierStorage
+import Foundation
+import Hummingbird
+
+/// First-run setup, sign-in and sign-out, sign-up awaiting approval, API tokens, and the admin's
+/// user list.
+struct AccountPages {
+    let dashboard: Dashboard
+    var accounts: AccountService { dashboard.accounts }
+
+    func addRoutes(to router: RouterGroup<WebContext>) {
+        router.get("setup", use: setupPage)
+        router.post("setup", use: setup)
+        router.get("login", use: loginPage)
+        router.post("login", use: login)
+        router.post("logout", use: logout)
+        router.get("signup", use: signupPage)
+        router.post("signup", use: signup)
+        router.get("settings", use: settingsPage)
+        router.post("settings/tokens", use: createToken)
+        router.post("settings/tokens/:tokenId/revoke", use: revokeToken)
+        router.get("admin/users", use: usersPage)
+        router.post("admin/users/:userId/:action", use: manageUser)
+    }
+
+    // MARK: First run
+
+    /// Only while no account exists, and only from the machine Crier runs on: whoever reaches the
+    /// page first becomes the administrator.
+    private func checkSetupAllowed(_ context: WebContext) async throws {
+        guard try await accounts.needsFirstUser() else { throw WebError.notFound("Crier is already set up. Sign in instead.") }
+        guard context.isFromLoopback else {
+            throw WebError.forbidden(
+                "The first administrator can only be created from the machine Crier runs on "
+                    + "(open http://127.0.0.1 there), or with `crier user add --admin`.")
+        }
+    }
+
+    @Sendable func setupPage(_ request: Request, context: WebContext) async throws -> Response {
+        try await checkSetupAllowed(context)
+        return dashboard.page("setup", title: "Set up Crier", context: context)
+    }
+
+    @Sendable func setup(_ request: Request, context: WebContext) async throws -> Response {
+        let form = try await WebForm.read(request, context: context)
+        try await checkSetupAllowed(context)
+        let email = form["email"] ?? ""
+        do {
+            let user = try await accounts.addUser(
+                email: email, name: form.text("name"), password: form["password"] ?? "", isAdmin: true)
+            return try await signedIn(user, context: context, next: "/sessions")
+        } catch let error as CampaignValidationError {
+            return dashboard.page(
+                "setup", title: "Set up Crier", context: context, status: .badRequest,
+                ["email": email, "errors": [error.field: error.message]])
+        }
+    }
+
+    // MARK: Sign-in
+
+    @Sendable func loginPage(_ request: Request, context: WebContext) async throws -> Response {
+        if context.user != nil { return PageRenderer.redirect(to: "/") }
+        if try await accounts.needsFirstUser() { return PageRenderer.redirect(to: "/setup") }
+        return dashboard.page(
+            "login", title: "Sign in", context: context, notice: Notices.text(request),
+            ["next": Self.safeNext(request.uri.queryParameters["next"].map(String.init))])
+    }
+
+    @Sendable func login(_ request: Request, context: WebContext) async throws -> Response {
+        let form = try await WebForm.read(request, context: context)
+        let email = form["email"] ?? ""
+        let address = context.remoteAddress ?? "unknown"
+        let next = Self.safeNext(form["next"])
+        if let wait = await dashboard.throttle.retryAfter(account: email, address: address) {
+            throw WebError.tooManyAttempts(retryAfterSeconds: Int(wait.rounded(.up)))
+        }
+        do {
+            let user = try await accounts.signIn(email: email, password: form["password"] ?? "")
+            await dashboard.throttle.recordSuccess(account: email)
+            return try await signedIn(user, context: context, next: next)
+        } catch let error as SignInError {
+            if error == .wrongCredentials { await dashboard.throttle.recordFailure(account: email, address: address) }
+            return dashboard.page(
+                "login", title: "Sign in", context: context, status: .unauthorized,
+                ["email": email, "next": next, "error": error.message])
+        }
+    }
+
+    private func signedIn(_ user: User, context: WebContext, next: String) async throws -> Response {
+        let token = try await accounts.startWebSession(for: user)
+        var response = PageRenderer.redirect(to: next)
+        response.setCookie(context.sessionCookie(token))
+        return response
+    }
+
+    @Sendable func logout(_ request: Request, context: WebContext) async throws -> Response {
+        _ = try await WebForm.read(request, context: context)
+        if let cookie = context.sessionCookie { try await accounts.endWebSession(cookie) }
+        var response = PageRenderer.redirect(to: "/login?notice=signed-out")
+        response.setCookie(context.expiredSessionCookie)
+        return response
+    }
+
+    /// Only a path on this site: `next` never sends the browser elsewhere.
+    static func safeNext(_ next: String?) -> String {
+        guard let next, next.hasPrefix("/"), !next.hasPrefix("//"), !next.contains("\\"), next.utf8.count <= 500 else {
+            return "/"
+        }
+        return next
+    }
+
+    // MARK: Sign-up
+
+    @Sendable func signupPage(_ request: Request, context: WebContext) async throws -> Response {
+        dashboard.page("signup", title: "Create an account", context: context)
+    }
+
+    @Sendable func signup(_ request: Request, context: WebContext) async throws -> Response {
+        let form = try await WebForm.read(request, context: context)
+        let email = form["email"] ?? ""
+        do {
+            _ = try await accounts.addUser(
+                email: email, name: form.text("name"), password: form["password"] ?? "", isAdmin: false,
+                access: .pending)
+        } catch let error as CampaignValidationError {
+            return dashboard.page(
+                "signup", title: "Create an account", context: context, status: .badRequest,
+                ["email": email, "errors": [error.field: error.message]])
+        } catch DomainError.conflict(code: "email_taken", _) {
+            return dashboard.page(
+                "signup", title: "Create an account", context: context, status: .conflict,
+                ["email": email, "errors": ["email": "An account with this email already exists."]])
+        }
+        return PageRenderer.redirect(to: "/login?notice=awaiting-approval")
+    }
+
+    // MARK: API tokens
+
+    @Sendable func settingsPage(_ request: Request, context: WebContext) async throws -> Response {
+        try await settings(context: context, newToken: nil)
+    }
+
+    private func settings(context: WebContext, newToken: String?, status: HTTPResponse.Status = .ok, error: String? = nil)
+        async throws -> Response
+    {
+        let user = try context.requireUser()
+        let tokens = try await accounts.tokens(for: user).map(TokenRow.init)
+        return dashboard.page(
+            "settings", title: "Settings", context: context, status: status,
+            ["tokens": tokens, "newToken": newToken as Any, "email": user.email, "error": error as Any])
+    }
+
+    @Sendable func createToken(_ request: Request, context: WebContext) async throws -> Response {
+        let user = try context.requireUser()
+        let form = try await WebForm.read(request, context: context)
+        do {
+            let created = try await accounts.createToken(for: user, label: form.text("label"))
+            return try await settings(context: context, newToken: created.token)
+        } catch let error as CampaignValidationError {
+            return try await settings(context: context, newToken: nil, status: .badRequest, error: error.message)
+        }
+    }
+
+    @Sendable func revokeToken(_ request: Request, context: WebContext) async throws -> Response {
+        let user = try context.requireUser()
+        _ = try await WebForm.read(request, context: context)
+        try await accounts.revokeToken(id: context.parameters.require("tokenId"), for: user)
+        return PageRenderer.redirect(to: "/settings")
+    }
+
+    // MARK: Administration
+
+    @Sendable func usersPage(_ request: Request, context: WebContext) async throws -> Response {
+        let admin = try context.requireUser()
+        guard admin.isAdmin else { throw WebError.forbidden("Only an administrator can manage users.") }
+        let users = try await accounts.users().map { UserRow($0, isSelf: $0.id == admin.id) }
+        return dashboard.page(
+            "users", title: "Users", context: context, notice: Notices.text(request),
+            ["users": users, "pendingCount": users.filter(\.isPending).count])
+    }
+
+    @Sendable func manageUser(_ request: Request, context: WebContext) async throws -> Response {
+        let admin = try context.requireUser()
+        _ = try await WebForm.read(request, context: context)
+        let userId = try context.parameters.require("userId")
+        switch context.parameters.get("action") {
+        case "approve": try await accounts.setAccess(.active, userPublicId: userId, by: admin)
+        case "revoke": try await accounts.setAccess(.revoked, userPublicId: userId, by: admin)
+        case "delete": try await accounts.deleteUser(userPublicId: userId, by: admin)
+        default: throw WebError.notFound("No such action.")
+        }
+        return PageRenderer.redirect(to: "/admin/users?notice=user-updated")
+    }
+}
+
+/// An API token as the settings page lists it (never the token itself).
+struct TokenRow {
+    let id: String
+    let label: String
+    let created: String
+    let lastUsed: String
+
+    init(_ token: APITokenInfo) {
+        id = token.id
+        label = token.label ?? "(no label)"
+        created = Formats.dayAndTime(token.createdAt, in: .gmt) + " UTC"
+        lastUsed = token.lastUsedAt.map { Formats.dayAndTime($0, in: .gmt) + " UTC" } ?? "never"
+    }
+}
+
+/// A user as the admin page lists them.
+struct UserRow {
+    let id: String
+    let email: String
+    let name: String?
+    let isAdmin: Bool
+    let access: String
+    let isPending: Bool
+    let isActive: Bool
+    let isSelf: Bool
+
+    init(_ user: User, isSelf: Bool) {
+        id = user.publicId
+        email = user.email
+        name = user.name
+        isAdmin = user.isAdmin
+        access = user.access.rawValue
+        isPending = user.access == .pending
+        isActive = user.access == .active
+        self.isSelf = isSelf
+    }
+}
+
+/// Fixed notices a redirect can ask for by key (`?notice=`): no text from the URL reaches the page.
+enum Notices {
+    static let texts = [
+        "signed-out": "You are signed out.",
+        "awaiting-approval": "Your account is created. An administrator must approve it before you can sign in.",
+        "user-updated": "Saved.",
+        "campaign-created": "Campaign created.",
+        "campaigns-created": "Campaigns created.",
+        "campaign-updated": "Campaign saved.",
+        "campaign-deleted": "Campaign deleted; its unsent messages are cancelled.",
+        "session-restarted": "Session restarting.",
+        "session-logged-out": "Session logged out.",
+    ]
+
+    static func text(_ request: Request) -> String? {
+        request.uri.queryParameters["notice"].flatMap { texts[String($0)] }
+    }
+}

@@ -1,0 +1,241 @@
+import CrierCore
+import CrierGateway
+import CrierService
+import CrierStorage
+import Foundation
+import Hummingbird
+
+/// The campaign list (active and completed), the new and edit forms with their live preview, a
+/// campaign's page with every message, and deletion.
+struct CampaignPages {
+    let dashboard: Dashboard
+    var campaigns: CampaignService { dashboard.campaigns }
+
+    /// Campaigns per list page.
+    static let pageSize = 20
+
+    func addRoutes(to router: RouterGroup<WebContext>) {
+        router.get("/", use: list)
+        router.get("campaigns/new", use: newPage)
+        router.post("campaigns/new", use: create)
+        router.post("campaigns/preview", use: preview)
+        router.get("campaigns/:campaignId", use: show)
+        router.get("campaigns/:campaignId/edit", use: editPage)
+        router.post("campaigns/:campaignId/edit", use: update)
+        router.get("campaigns/:campaignId/delete", use: deletePage)
+        router.post("campaigns/:campaignId/delete", use: delete)
+    }
+
+    // MARK: List
+
+    @Sendable func list(_ request: Request, context: WebContext) async throws -> Response {
+        guard let user = context.user else {
+            let firstRun = try await dashboard.accounts.needsFirstUser()
+            return PageRenderer.redirect(to: firstRun ? "/setup" : "/login")
+        }
+        let completed = request.uri.queryParameters["tab"] == "completed"
+        let cursor = request.uri.queryParameters["after"].map(String.init)
+        let page = try await campaigns.campaigns(
+            completed ? .completed : .active, for: user, limit: Self.pageSize, cursor: cursor, includeMessages: false)
+        let tab = completed ? "completed" : "active"
+        return dashboard.page(
+            "campaigns", title: "Campaigns", context: context, notice: Notices.text(request),
+            [
+                "campaigns": page.campaigns.map(CampaignRow.init), "isEmpty": page.campaigns.isEmpty,
+                "completedTab": completed, "activeTab": !completed,
+                "nextPage": page.nextCursor.map { "/?tab=\(tab)&after=\($0)" } as Any,
+            ])
+    }
+
+    // MARK: New
+
+    @Sendable func newPage(_ request: Request, context: WebContext) async throws -> Response {
+        let user = try context.requireUser()
+        var form = CampaignForm()
+        form.sessionId = request.uri.queryParameters["sessionId"].map(String.init) ?? ""
+        form.audienceType = request.uri.queryParameters["audienceType"].map(String.init) ?? AudienceType.groups.rawValue
+        form.timeZone = ""
+        return try await formPage(form, user: user, context: context)
+    }
+
+    @Sendable func create(_ request: Request, context: WebContext) async throws -> Response {
+        let user = try context.requireUser()
+        let posted = try await WebForm.read(request, context: context)
+        let form = CampaignForm(posted)
+        let chats = await chatList(form, user: user)
+        let inputs = form.inputs(chatNames: Dictionary(chats.map { ($0.id, $0.name ?? $0.id) }, uniquingKeysWith: { a, _ in a }))
+        do {
+            if posted["intent"] == "preview", let first = inputs.first {
+                let messages = try await campaigns.preview(first, for: user)
+                return try await formPage(form, user: user, context: context, chats: chats, preview: messages)
+            }
+            let ids = try await campaigns.create(inputs, for: user)
+            if ids.count == 1, let id = ids.first { return PageRenderer.redirect(to: "/campaigns/\(id)?notice=campaign-created") }
+            return PageRenderer.redirect(to: "/?notice=campaigns-created")
+        } catch let error as CampaignValidationError {
+            return try await formPage(form, user: user, context: context, chats: chats, error: error)
+        }
+    }
+
+    /// The live preview: every message the form would send, or the error at its field, as JSON
+    /// for the page's script (`{"html": …, "errors": {field: message}}`).
+    @Sendable func preview(_ request: Request, context: WebContext) async throws -> Response {
+        let user = try context.requireUser()
+        let form = CampaignForm(try await WebForm.read(request, context: context))
+        var body: [String: Any] = ["errors": [String: String]()]
+        do {
+            let input = form.inputs(chatNames: [:]).first ?? CampaignInput()
+            let messages = try await campaigns.preview(input, for: user)
+            let zone = TimeZone(identifier: form.timeZone.trimmingCharacters(in: .whitespaces)) ?? .gmt
+            body["html"] = dashboard.renderer.html("preview", Self.previewValues(messages, zone: zone, chats: form.groupIds.count))
+            body["count"] = messages.count
+        } catch let error as CampaignValidationError {
+            body["errors"] = [error.field: error.message]
+        }
+        let data = try JSONSerialization.data(withJSONObject: body)
+        var headers = PageRenderer.securityHeaders
+        headers[.contentType] = "application/json"
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    static func previewValues(_ messages: [PlannedMessage], zone: TimeZone, chats: Int) -> [String: Any] {
+        [
+            "rows": messages.map { PreviewRow($0, zone: zone) }, "count": messages.count, "hasRows": !messages.isEmpty,
+            "chatCount": max(chats, 1), "severalChats": chats > 1,
+        ]
+    }
+
+    /// The gateway's chats for the form's session and audience; none when the gateway cannot say
+    /// (the organiser types the id instead).
+    private func chatList(_ form: CampaignForm, user: User) async -> [ChatSummary] {
+        guard !form.sessionId.isEmpty else { return [] }
+        let chats = form.audienceType == AudienceType.individuals.rawValue
+            ? try? await dashboard.sessions.contacts(id: form.sessionId, for: user)
+            : try? await dashboard.sessions.groups(id: form.sessionId, for: user)
+        return chats ?? []
+    }
+
+    private func formPage(
+        _ form: CampaignForm, user: User, context: WebContext, chats: [ChatSummary]? = nil,
+        preview: [PlannedMessage]? = nil, error: CampaignValidationError? = nil
+    ) async throws -> Response {
+        let sessions = try await dashboard.sessions.sessions(for: user)
+        var form = form
+        if form.sessionId.isEmpty, let first = sessions.first { form.sessionId = first.session.id }
+        let listed: [ChatSummary]
+        if let chats { listed = chats } else { listed = await chatList(form, user: user) }
+        var values = form.values(chats: listed, zones: TimeZoneNames.all.sorted())
+        values["sessions"] = sessions.map { view in
+            Choice(
+                value: view.session.id, label: "\(view.session.name) (\(view.status?.rawValue ?? "status unknown"))",
+                selected: view.session.id == form.sessionId || view.session.name == form.sessionId)
+        }
+        values["audiences"] = [
+            Choice(value: "groups", label: "Groups", selected: form.audienceType != "individuals"),
+            Choice(value: "individuals", label: "Individuals", selected: form.audienceType == "individuals"),
+        ]
+        values["hasSessions"] = !sessions.isEmpty
+        values["action"] = "/campaigns/new"
+        values["defaultTimeZone"] = dashboard.defaultTimeZone
+        if let preview {
+            values["preview"] = Self.previewValues(
+                preview, zone: TimeZone(identifier: form.timeZone) ?? .gmt, chats: form.groupIds.count)
+        }
+        if let error { values["errors"] = [error.field: error.message]; values["errorList"] = [error.message] }
+        return dashboard.page(
+            "campaign-form", title: "New campaign", context: context, status: error == nil ? .ok : .badRequest, values)
+    }
+
+    // MARK: One campaign
+
+    @Sendable func show(_ request: Request, context: WebContext) async throws -> Response {
+        let user = try context.requireUser()
+        let campaign = try await campaigns.campaign(id: context.parameters.require("campaignId"), for: user)
+        let settings = campaign.settings
+        let zone = settings.timeZone
+        let canEdit = campaign.deletedAt == nil && campaign.tally[.sent] + campaign.tally[.sending] == 0
+        return dashboard.page(
+            "campaign", title: settings.title ?? settings.groupName, context: context, notice: Notices.text(request),
+            [
+                "campaign": CampaignRow(campaign),
+                "messages": (campaign.messages ?? []).map { MessageRow($0, zone: zone) },
+                "session": campaign.session.name, "groupId": settings.groupId,
+                "schedule": settings.schedule.isRecurring
+                    ? Formats.recurrence(settings.schedule.recurrence) : "Every day (countdown)",
+                "startDate": Formats.day(settings.schedule.startDate), "endDate": Formats.day(settings.schedule.endDate),
+                "messageTime": settings.messageTime.description, "targetAmount": settings.targetAmount as Any,
+                "canEdit": canEdit,
+                "whyNoEdit": campaign.deletedAt != nil
+                    ? "This campaign is deleted."
+                    : "Messages have already been sent, so the schedule can no longer change. Delete it and create a new one instead.",
+                "canDelete": campaign.deletedAt == nil,
+            ])
+    }
+
+    @Sendable func editPage(_ request: Request, context: WebContext) async throws -> Response {
+        let user = try context.requireUser()
+        let campaign = try await campaigns.campaign(id: context.parameters.require("campaignId"), for: user)
+        return editForm(CampaignForm(campaign), campaign: campaign, context: context)
+    }
+
+    @Sendable func update(_ request: Request, context: WebContext) async throws -> Response {
+        let user = try context.requireUser()
+        let id = try context.parameters.require("campaignId")
+        let campaign = try await campaigns.campaign(id: id, for: user)
+        let posted = try await WebForm.read(request, context: context)
+        var form = CampaignForm(posted)
+        // The chat and session cannot change (the service keeps the stored ones whatever is sent).
+        form.sessionId = campaign.session.id
+        form.groupIds = [campaign.settings.groupId]
+        form.audienceType = campaign.settings.audienceType.rawValue
+        let input = form.inputs(chatNames: [campaign.settings.groupId: campaign.settings.groupName])[0]
+        do {
+            if posted["intent"] == "preview" {
+                let messages = try await campaigns.preview(input, for: user)
+                return editForm(form, campaign: campaign, context: context, preview: messages)
+            }
+            try await campaigns.update(id: id, with: input, for: user)
+            return PageRenderer.redirect(to: "/campaigns/\(id)?notice=campaign-updated")
+        } catch let error as CampaignValidationError {
+            return editForm(form, campaign: campaign, context: context, error: error)
+        }
+    }
+
+    private func editForm(
+        _ form: CampaignForm, campaign: StoredCampaign, context: WebContext, preview: [PlannedMessage]? = nil,
+        error: CampaignValidationError? = nil
+    ) -> Response {
+        var values = form.values(chats: [], zones: TimeZoneNames.all.sorted())
+        values["isEdit"] = true
+        values["action"] = "/campaigns/\(campaign.id)/edit"
+        values["campaignId"] = campaign.id
+        values["chatLabel"] = "\(campaign.settings.groupName) (\(campaign.settings.groupId))"
+        values["groupId"] = campaign.settings.groupId
+        values["sessionLabel"] = campaign.session.name
+        values["hasSessions"] = true
+        values["defaultTimeZone"] = dashboard.defaultTimeZone
+        if let preview {
+            values["preview"] = Self.previewValues(preview, zone: TimeZone(identifier: form.timeZone) ?? .gmt, chats: 1)
+        }
+        if let error { values["errors"] = [error.field: error.message]; values["errorList"] = [error.message] }
+        return dashboard.page(
+            "campaign-form", title: "Edit campaign", context: context, status: error == nil ? .ok : .badRequest, values)
+    }
+
+    // MARK: Delete
+
+    @Sendable func deletePage(_ request: Request, context: WebContext) async throws -> Response {
+        let user = try context.requireUser()
+        let campaign = try await campaigns.campaign(id: context.parameters.require("campaignId"), for: user)
+        return dashboard.page(
+            "campaign-delete", title: "Delete campaign", context: context,
+            ["campaign": CampaignRow(campaign), "pending": campaign.tally.notTerminal])
+    }
+
+    @Sendable func delete(_ request: Request, context: WebContext) async throws -> Response {
+        let user = try context.requireUser()
+        _ = try await WebForm.read(request, context: context)
+        try await campaigns.delete(id: context.parameters.require("campaignId"), for: user)
+        return PageRenderer.redirect(to: "/?notice=campaign-deleted")
+    }
+}

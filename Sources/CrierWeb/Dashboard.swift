@@ -1,0 +1,58 @@
+import CrierCore
+import CrierHTTP
+import CrierService
+import Foundation
+import Hummingbird
+
+/// The browser dashboard, mounted at `/` beside the JSON API: server-rendered pages over the same
+/// services, scoped to the same users, with a cookie sign-in instead of a bearer token.
+public struct Dashboard: Sendable {
+    let accounts: AccountService
+    let campaigns: CampaignService
+    let sessions: SessionService
+    let throttle: SignInThrottle
+    let renderer: PageRenderer
+    let assets: DashboardAssets
+    let clock: any WallClock
+    /// The console gateway prints instead of sending: every page says so.
+    let isConsoleGateway: Bool
+    let defaultTimeZone: String
+    let publicURLIsHTTPS: Bool
+
+    public init(
+        accounts: AccountService, campaigns: CampaignService, sessions: SessionService, throttle: SignInThrottle,
+        renderer: PageRenderer, assets: DashboardAssets, clock: any WallClock, isConsoleGateway: Bool,
+        defaultTimeZone: String, publicURL: String?
+    ) {
+        self.accounts = accounts
+        self.campaigns = campaigns
+        self.sessions = sessions
+        self.throttle = throttle
+        self.renderer = renderer
+        self.assets = assets
+        self.clock = clock
+        self.isConsoleGateway = isConsoleGateway
+        self.defaultTimeZone = defaultTimeZone
+        self.publicURLIsHTTPS = publicURL?.lowercased().hasPrefix("https://") ?? false
+    }
+
+    public func addRoutes(to router: Router<CrierRequestContext>) {
+        assets.addRoutes(to: router)
+        let pages = router.group(context: WebContext.self)
+            .add(middleware: WebSessionMiddleware(accounts: accounts, publicURLIsHTTPS: publicURLIsHTTPS))
+            .add(middleware: WebErrorMiddleware(dashboard: self))
+        AccountPages(dashboard: self).addRoutes(to: pages)
+        CampaignPages(dashboard: self).addRoutes(to: pages)
+        SessionPages(dashboard: self).addRoutes(to: pages)
+    }
+
+    /// A full page for this request, with the layout's gateway warning and an optional notice.
+    func page(
+        _ template: String, title: String, context: WebContext, status: HTTPResponse.Status = .ok,
+        notice: String? = nil, _ values: [String: Any] = [:]
+    ) -> Response {
+        renderer.page(
+            template, title: title, context: context, status: status, values,
+            layout: LayoutOptions(consoleGateway: isConsoleGateway, notice: notice))
+    }
+}

@@ -1,0 +1,36 @@
+import Foundation
+import CrierHTTP
+import Hummingbird
+
+/// Turns any error on a dashboard page into an HTML page with the right status (the JSON API keeps
+/// its JSON errors); a page that needs a sign-in sends the browser to the sign-in page instead.
+struct WebErrorMiddleware: RouterMiddleware {
+    typealias Context = WebContext
+    let dashboard: Dashboard
+
+    func handle(
+        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch WebError.signInRequired {
+            let next = request.method == .get ? request.uri.path : "/"
+            return PageRenderer.redirect(to: "/login?next=" + (next.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "/"))
+        } catch let error as WebError {
+            return errorPage(status: error.status, message: error.message, context: context)
+        } catch {
+            let apiError = APIError.from(error)
+            if apiError.status == .internalServerError {
+                context.logger.error(
+                    "Unhandled error", metadata: ["path": "\(request.uri.path)", "error": "\(String(reflecting: error))"])
+            }
+            return errorPage(status: apiError.status, message: apiError.message, context: context)
+        }
+    }
+
+    private func errorPage(status: HTTPResponse.Status, message: String, context: Context) -> Response {
+        dashboard.page(
+            "error", title: status.reasonPhrase, context: context, status: status,
+            ["status": Int(status.code), "reason": status.reasonPhrase, "message": message])
+    }
+}

@@ -1,0 +1,59 @@
+import Foundation
+import Hummingbird
+
+/// A submitted `application/x-www-form-urlencoded` form, every value of every field in order
+/// (a field may repeat: several chosen chats are several `groupId` values).
+struct WebForm: Sendable {
+    private(set) var fields: [(name: String, value: String)] = []
+
+    init(fields: [(name: String, value: String)]) { self.fields = fields }
+
+    /// Reads and parses the body and checks its CSRF token against the browser's cookie: every
+    /// dashboard post goes through here. A body that is not a form is a 400, a bad token a 403.
+    static func read(_ request: Request, context: WebContext) async throws -> WebForm {
+        var request = request
+        let body = try await request.collectBody(upTo: context.maxUploadSize)
+        guard let form = parse(String(decoding: body.readableBytesView, as: UTF8.self)) else {
+            throw WebError.badRequest("The form could not be read.")
+        }
+        guard context.csrfFromCookie, let token = form["_csrf"],
+            WebSessionMiddleware.tokensMatch(token, context.csrfToken)
+        else { throw WebError.csrfRejected }
+        return form
+    }
+
+    /// `nil` when a name or value is not valid percent-encoding.
+    static func parse(_ body: String) -> WebForm? {
+        var fields: [(String, String)] = []
+        for pair in body.split(separator: "&", omittingEmptySubsequences: true) {
+            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            guard let name = decode(parts[0]), let value = decode(parts.count > 1 ? parts[1] : "") else { return nil }
+            fields.append((name, value))
+        }
+        return WebForm(fields: fields)
+    }
+
+    private static func decode(_ part: Substring) -> String? {
+        part.replacingOccurrences(of: "+", with: " ").removingPercentEncoding
+    }
+
+    /// The field's first value, `nil` when absent.
+    subscript(_ name: String) -> String? { fields.first { $0.name == name }?.value }
+
+    /// The field's first value with surrounding blanks removed, `nil` when absent or blank.
+    func text(_ name: String) -> String? {
+        guard let value = self[name]?.trimmingCharacters(in: .whitespaces), !value.isEmpty else { return nil }
+        return value
+    }
+
+    /// Every non-blank value of a repeated field.
+    func all(_ name: String) -> [String] {
+        fields.filter { $0.name == name }.map { $0.value.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+    }
+
+    /// A checkbox: present and not "false".
+    func isChecked(_ name: String) -> Bool {
+        guard let value = self[name] else { return false }
+        return value != "false" && value != "0"
+    }
+}

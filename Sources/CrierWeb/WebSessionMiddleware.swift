@@ -1,0 +1,84 @@
+import CrierService
+import Crypto
+import Foundation
+import Hummingbird
+
+/// Finds the signed-in user from the session cookie and gives every request a CSRF token.
+///
+/// CSRF protection is a double-submit token: a random value in an HttpOnly, SameSite=Strict cookie
+/// that every form also carries as `_csrf`; a post whose two values differ is refused
+/// (`WebForm.read`). A page served without the cookie sets a fresh one.
+struct WebSessionMiddleware: RouterMiddleware {
+    typealias Context = WebContext
+    static let sessionCookie = "crier_session"
+    static let csrfCookie = "crier_csrf"
+
+    let accounts: AccountService
+    /// Cookies are marked Secure when Crier is reached over https (its public URL, or a proxy's
+    /// X-Forwarded-Proto).
+    let publicURLIsHTTPS: Bool
+
+    func handle(
+        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
+        var context = context
+        if let value = request.cookies[Self.sessionCookie]?.value,
+            let user = try await accounts.user(forWebSession: value)
+        {
+            context.user = user
+            context.sessionCookie = value
+        }
+        var newToken: String?
+        if let token = request.cookies[Self.csrfCookie]?.value, Self.isWellFormed(token) {
+            context.csrfToken = token
+            context.csrfFromCookie = true
+        } else {
+            let token = Self.newToken()
+            context.csrfToken = token
+            newToken = token
+        }
+        let secure = isSecure(request)
+        context.secureCookies = secure
+        var response = try await next(request, context)
+        if let newToken {
+            response.setCookie(Cookie(name: Self.csrfCookie, value: newToken, path: "/", secure: secure, httpOnly: true, sameSite: .strict))
+        }
+        return response
+    }
+
+    private func isSecure(_ request: Request) -> Bool {
+        publicURLIsHTTPS || request.headers[.xForwardedProto]?.lowercased() == "https"
+    }
+
+    static func newToken() -> String {
+        SymmetricKey(size: .bits256).withUnsafeBytes { bytes in bytes.map { String(format: "%02x", $0) }.joined() }
+    }
+
+    static func isWellFormed(_ token: String) -> Bool {
+        token.utf8.count == 64 && token.utf8.allSatisfy { (48...57).contains($0) || (97...102).contains($0) }
+    }
+
+    /// Compares in time independent of where the values differ.
+    static func tokensMatch(_ a: String, _ b: String) -> Bool {
+        let a = Array(a.utf8)
+        let b = Array(b.utf8)
+        guard a.count == b.count else { return false }
+        return zip(a, b).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
+    }
+}
+
+extension WebContext {
+    /// The session cookie for a new sign-in.
+    func sessionCookie(_ value: String) -> Cookie {
+        Cookie(
+            name: WebSessionMiddleware.sessionCookie, value: value, maxAge: Int(AccountService.webSessionLifetime),
+            path: "/", secure: secureCookies, httpOnly: true, sameSite: .lax)
+    }
+
+    /// Clears the session cookie at log-out.
+    var expiredSessionCookie: Cookie {
+        Cookie(
+            name: WebSessionMiddleware.sessionCookie, value: "", maxAge: 0, path: "/", secure: secureCookies,
+            httpOnly: true, sameSite: .lax)
+    }
+}
