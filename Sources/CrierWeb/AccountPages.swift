@@ -147,9 +147,10 @@ struct AccountPages {
     {
         let user = try context.requireUser()
         let tokens = try await accounts.tokens(for: user).map(TokenRow.init)
-        return dashboard.page(
-            "settings", title: "Settings", context: context, status: status,
-            ["tokens": tokens, "newToken": newToken as Any, "email": user.email, "error": error as Any])
+        var values: [String: Any] = ["tokens": tokens, "email": user.email]
+        values["newToken"] = newToken
+        values["error"] = error
+        return dashboard.page("settings", title: "Settings", context: context, status: status, values)
     }
 
     @Sendable func createToken(_ request: Request, context: WebContext) async throws -> Response {

@@ -38,13 +38,12 @@ struct CampaignPages {
         let page = try await campaigns.campaigns(
             completed ? .completed : .active, for: user, limit: Self.pageSize, cursor: cursor, includeMessages: false)
         let tab = completed ? "completed" : "active"
-        return dashboard.page(
-            "campaigns", title: "Campaigns", context: context, notice: Notices.text(request),
-            [
-                "campaigns": page.campaigns.map(CampaignRow.init), "isEmpty": page.campaigns.isEmpty,
-                "completedTab": completed, "activeTab": !completed,
-                "nextPage": page.nextCursor.map { "/?tab=\(tab)&after=\($0)" } as Any,
-            ])
+        var values: [String: Any] = [
+            "campaigns": page.campaigns.map(CampaignRow.init), "isEmpty": page.campaigns.isEmpty,
+            "completedTab": completed, "activeTab": !completed,
+        ]
+        values["nextPage"] = page.nextCursor.map { "/?tab=\(tab)&after=\($0)" }
+        return dashboard.page("campaigns", title: "Campaigns", context: context, notice: Notices.text(request), values)
     }
 
     // MARK: New
@@ -154,22 +153,23 @@ struct CampaignPages {
         let settings = campaign.settings
         let zone = settings.timeZone
         let canEdit = campaign.deletedAt == nil && campaign.tally[.sent] + campaign.tally[.sending] == 0
-        return dashboard.page(
-            "campaign", title: settings.title ?? settings.groupName, context: context, notice: Notices.text(request),
-            [
+        var values: [String: Any] = [
                 "campaign": CampaignRow(campaign),
                 "messages": (campaign.messages ?? []).map { MessageRow($0, zone: zone) },
                 "session": campaign.session.name, "groupId": settings.groupId,
                 "schedule": settings.schedule.isRecurring
                     ? Formats.recurrence(settings.schedule.recurrence) : "Every day (countdown)",
                 "startDate": Formats.day(settings.schedule.startDate), "endDate": Formats.day(settings.schedule.endDate),
-                "messageTime": settings.messageTime.description, "targetAmount": settings.targetAmount as Any,
+                "messageTime": settings.messageTime.description,
                 "canEdit": canEdit,
                 "whyNoEdit": campaign.deletedAt != nil
                     ? "This campaign is deleted."
                     : "Messages have already been sent, so the schedule can no longer change. Delete it and create a new one instead.",
                 "canDelete": campaign.deletedAt == nil,
-            ])
+            ]
+        values["targetAmount"] = settings.targetAmount
+        return dashboard.page(
+            "campaign", title: settings.title ?? settings.groupName, context: context, notice: Notices.text(request), values)
     }
 
     @Sendable func editPage(_ request: Request, context: WebContext) async throws -> Response {

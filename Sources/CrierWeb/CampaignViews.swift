@@ -46,7 +46,6 @@ struct CampaignRow {
 
 /// One message on a campaign's page: what happened to it and why.
 struct MessageRow {
-    let date: String
     let localTime: String
     let content: String
     let status: String
@@ -59,7 +58,6 @@ struct MessageRow {
     let hasAttempts: Bool
 
     init(_ message: StoredMessage, zone: TimeZone) {
-        date = Formats.day(message.occurrenceDate)
         localTime = Formats.dayAndTime(message.scheduledAt, in: zone)
         content = message.content
         (status, statusClass) = MessageRow.state(message)
@@ -101,13 +99,11 @@ struct AttemptRow {
 /// One message a campaign would send, as the live preview shows it.
 struct PreviewRow {
     let number: Int
-    let date: String
     let localTime: String
     let content: String
 
     init(_ message: PlannedMessage, zone: TimeZone) {
         number = message.occurrenceIndex + 1
-        date = Formats.day(message.occurrenceDate)
         localTime = Formats.dayAndTime(message.scheduledAt, in: zone)
         content = message.content
     }
