@@ -103,8 +103,11 @@ public struct APIError: Error, HTTPResponseError, Sendable {
     }
 }
 
-/// Turns every error into the API's JSON error shape; logs only the unexpected ones.
+/// Turns every error into the API's JSON error shape; logs only the unexpected ones. A browser asking
+/// for a page outside `/api` (an unknown address, say) gets `htmlPage`'s answer instead, when given.
 struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    let htmlPage: (@Sendable (APIError) -> Response)?
+
     func handle(
         _ request: Request, context: Context, next: (Request, Context) async throws -> Response
     ) async throws -> Response {
@@ -116,7 +119,20 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
                 context.logger.error(
                     "Unhandled error", metadata: ["path": "\(request.uri.path)", "error": "\(String(reflecting: error))"])
             }
+            if let htmlPage, Self.wantsPage(request) {
+                var response = htmlPage(apiError)
+                response.headers.append(contentsOf: apiError.headers)
+                return response
+            }
             return JSONValue.response(apiError.body, status: apiError.status, headers: apiError.headers)
         }
+    }
+}
+
+extension ErrorMiddleware {
+    /// A browser navigating (it asks for HTML) to anything but the JSON API.
+    static func wantsPage(_ request: Request) -> Bool {
+        let path = request.uri.path
+        return !(path == "/api" || path.hasPrefix("/api/")) && request.headers[.accept]?.contains("text/html") == true
     }
 }

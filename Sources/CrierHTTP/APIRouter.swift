@@ -38,12 +38,14 @@ public struct APIDependencies: Sendable {
 }
 
 /// Every route of the server: operations at the root, the JSON API under `/api` behind bearer auth,
-/// and whatever `mount` adds (the dashboard's pages).
+/// and whatever `mount` adds (the dashboard's pages). `htmlErrorPage` answers browsers that reach
+/// an error outside the API (an unknown address).
 public func buildRouter(
-    _ dependencies: APIDependencies, mount: (Router<CrierRequestContext>) -> Void = { _ in }
+    _ dependencies: APIDependencies, mount: (Router<CrierRequestContext>) -> Void = { _ in },
+    htmlErrorPage: (@Sendable (APIError) -> Response)? = nil
 ) -> Router<CrierRequestContext> {
     let router = Router(context: CrierRequestContext.self)
-    router.add(middleware: ErrorMiddleware())
+    router.add(middleware: ErrorMiddleware(htmlPage: htmlErrorPage))
     OperationsController(
         store: dependencies.store, gateway: dependencies.gateway, health: dependencies.gatewayHealth,
         renderMetrics: dependencies.renderMetrics

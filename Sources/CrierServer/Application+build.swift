@@ -56,7 +56,7 @@ public func buildApplication(
     let guardTimeouts = ConnectionGuard.Timeouts(
         headTimeout: configuration.requestHeadTimeout, bodyTimeout: configuration.requestBodyTimeout)
     return Application(
-        router: buildRouter(components.dependencies, mount: dashboard.addRoutes),
+        router: buildRouter(components.dependencies, mount: dashboard.addRoutes, htmlErrorPage: dashboard.errorPage),
         server: .http1(configuration: .init(additionalChannelHandlers: [ConnectionGuard(timeouts: guardTimeouts)])),
         configuration: .init(
             address: .hostname(configuration.host, port: configuration.port), serverName: "Crier",

@@ -46,6 +46,18 @@ public struct Dashboard: Sendable {
         SessionPages(dashboard: self).addRoutes(to: pages)
     }
 
+    /// The error page for a browser outside any dashboard route (no sign-in is looked up there).
+    @Sendable public func errorPage(_ error: APIError) -> Response {
+        let html = renderer.html(
+            "error",
+            [
+                "layout": Layout(
+                    title: error.status.reasonPhrase, user: nil, csrf: "", consoleGateway: isConsoleGateway, notice: nil),
+                "reason": error.status.reasonPhrase, "message": error.message,
+            ])
+        return PageRenderer.htmlResponse(html, status: error.status)
+    }
+
     /// A full page for this request, with the layout's gateway warning and an optional notice.
     func page(
         _ template: String, title: String, context: WebContext, status: HTTPResponse.Status = .ok,
