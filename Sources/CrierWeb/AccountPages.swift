@@ -28,10 +28,12 @@ struct AccountPages {
     // MARK: First run
 
     /// Only while no account exists, and only from the machine Crier runs on: whoever reaches the
-    /// page first becomes the administrator.
-    private func checkSetupAllowed(_ context: WebContext) async throws {
+    /// page first becomes the administrator. A request through a proxy (which connects from
+    /// loopback but forwards someone else) does not count as local.
+    private func checkSetupAllowed(_ request: Request, _ context: WebContext) async throws {
         guard try await accounts.needsFirstUser() else { throw WebError.notFound("Crier is already set up. Sign in instead.") }
-        guard context.isFromLoopback else {
+        let proxied = request.headers[.xForwardedFor] != nil || request.headers[.forwarded] != nil
+        guard context.isFromLoopback, !proxied else {
             throw WebError.forbidden(
                 "The first administrator can only be created from the machine Crier runs on "
                     + "(open http://127.0.0.1 there), or with `crier user add --admin`.")
@@ -39,13 +41,13 @@ struct AccountPages {
     }
 
     @Sendable func setupPage(_ request: Request, context: WebContext) async throws -> Response {
-        try await checkSetupAllowed(context)
+        try await checkSetupAllowed(request, context)
         return dashboard.page("setup", title: "Set up Crier", context: context)
     }
 
     @Sendable func setup(_ request: Request, context: WebContext) async throws -> Response {
         let form = try await WebForm.read(request, context: context)
-        try await checkSetupAllowed(context)
+        try await checkSetupAllowed(request, context)
         let email = form["email"] ?? ""
         do {
             let user = try await accounts.addUser(

@@ -20,6 +20,9 @@ struct AccountPagesTests {
             #expect(setup.status == .ok)
             #expect(setup.body.contains("name=\"email\"") && setup.body.contains("name=\"password\""))
             #expect(setup.csrfField == browser.cookies["crier_csrf"])
+            let proxied = try await client.execute(
+                uri: "/setup", method: .get, headers: [.accept: "text/html", HTTPField.Name("X-Forwarded-For")!: "203.0.113.9"])
+            #expect(proxied.status == .forbidden, "a proxy on loopback forwards someone else")
 
             let forged = try await browser.post("/setup", [("email", "x@example.com"), ("password", "password1")], csrf: "")
             #expect(forged.status == .forbidden && forged.body.contains("expired"))
