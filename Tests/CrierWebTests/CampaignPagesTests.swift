@@ -1,6 +1,7 @@
 import CrierCore
 import CrierService
 import CrierStorage
+import CrierTestSupport
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -247,6 +248,38 @@ struct CampaignPagesTests {
             #expect(bad.status == .badRequest && bad.text(ofId: "name-error")?.contains("letters, digits") == true)
             let qr = try await browser.get("/sessions/\(session)/qr")
             #expect(qr.status == .conflict, "the console gateway has no QR code")
+        }
+    }
+
+    @Test("through WAHA: pair by QR code until WORKING, pick a group from the gateway's list by name")
+    func throughWAHA() async throws {
+        let harness = try await WebHarness.make()
+        defer { harness.cleanUp() }
+        try await harness.addUser("ada@example.com")
+        try await WAHADouble.withRunning { double in
+            try await harness.run(configure: { $0.gateway = .waha(url: double.baseURL, apiKey: nil) }) { client in
+                let browser = Browser(client)
+                let session = try await Self.signedInWithSession(browser, harness: harness)
+                double.setSessionStatus("ada-phone", .scanQRCode)
+                let pairing = try await browser.get("/sessions/\(session)")
+                #expect(pairing.body.contains("id=\"status-badge\">SCAN_QR_CODE"))
+                #expect(pairing.body.contains("<img src=\"/sessions/\(session)/qr\""))
+                #expect(!pairing.body.contains("not sent to WhatsApp"), "no console warning with a real gateway")
+                let qr = try await browser.get("/sessions/\(session)/qr", accept: "image/png")
+                #expect(qr.status == .ok && qr.contentType == "image/png")
+                double.setSessionStatus("ada-phone", .working)
+                let status = try await browser.get("/sessions/\(session)/status", accept: "application/json")
+                #expect(status.body.contains("\"working\":true"))
+                let paired = try await browser.get("/sessions/\(session)")
+                #expect(!paired.body.contains("<img") && paired.body.contains("Connected"))
+
+                let form = try await browser.get("/campaigns/new?sessionId=\(session)&audienceType=groups")
+                #expect(form.body.contains("name=\"groupId\" value=\"120363025@g.us\"") && form.body.contains("Church choir"))
+                let created = try await browser.post("/campaigns/new", campaignForm(session: session))
+                let id = try #require(created.location?.split(separator: "/").last?.split(separator: "?").first.map(String.init))
+                let stored = try #require(try await harness.store.campaign(id: id, ownerId: 1))
+                #expect(stored.settings.groupName == "Church choir", "named from the gateway's list")
+            }
         }
     }
 
