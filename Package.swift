@@ -23,6 +23,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
         .package(url: "https://github.com/mattpolzin/OpenAPIKit.git", from: "6.4.0"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
     ],
     targets: [
         /** Pure domain: campaign input validation, schedule expansion, message rendering, state rules. */
@@ -34,6 +36,18 @@ let package = Package(
                 "CrierCore",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            exclude: ["README.md"]
+        ),
+        /** The Store on PostgreSQL (PostgresNIO), with its own ordered migrations: several instances, one database. */
+        .target(
+            name: "CrierPostgres",
+            dependencies: [
+                "CrierCore",
+                "CrierStorage",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             exclude: ["README.md"]
         ),
@@ -117,6 +131,7 @@ let package = Package(
                 "CrierDispatch",
                 "CrierHTTP",
                 "CrierWeb",
+                "CrierPostgres",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -159,6 +174,7 @@ let package = Package(
             dependencies: [
                 "CrierCore",
                 "CrierStorage",
+                "CrierPostgres",
                 "CrierService",
                 "CrierGateway",
                 .product(name: "Hummingbird", package: "hummingbird"),

@@ -12,6 +12,19 @@ public struct User: Hashable, Sendable {
     public let createdAt: Date
     /// Whether the account may sign in and use its tokens.
     public var access: UserAccess = .active
+
+    public init(
+        id: Int64, publicId: String, email: String, name: String?, isAdmin: Bool, createdAt: Date,
+        access: UserAccess = .active
+    ) {
+        self.id = id
+        self.publicId = publicId
+        self.email = email
+        self.name = name
+        self.isAdmin = isAdmin
+        self.createdAt = createdAt
+        self.access = access
+    }
 }
 
 /// An account's standing: sign-ups wait for an admin, and an admin can take access away again.
@@ -42,6 +55,13 @@ public struct WhatsAppSession: Hashable, Sendable {
     public let name: String
     public let ownerId: Int64
     public let createdAt: Date
+
+    public init(id: String, name: String, ownerId: Int64, createdAt: Date) {
+        self.id = id
+        self.name = name
+        self.ownerId = ownerId
+        self.createdAt = createdAt
+    }
 }
 
 /// A message row of a campaign's current schedule.
@@ -61,6 +81,26 @@ public struct StoredMessage: Hashable, Sendable {
     public let readAt: Date?
     /// Every claim's outcome, oldest first: the answer to "why didn't Tuesday's reminder go out".
     public var attempts: [AttemptLog] = []
+
+    public init(
+        id: Int64, publicId: String, occurrenceIndex: Int, occurrenceDate: LocalDate, scheduledAt: Date, content: String,
+        status: MessageStatus, attemptCount: Int, sentAt: Date?, failedReason: String?, deliveredAt: Date?, readAt: Date?,
+        attempts: [AttemptLog] = []
+    ) {
+        self.id = id
+        self.publicId = publicId
+        self.occurrenceIndex = occurrenceIndex
+        self.occurrenceDate = occurrenceDate
+        self.scheduledAt = scheduledAt
+        self.content = content
+        self.status = status
+        self.attemptCount = attemptCount
+        self.sentAt = sentAt
+        self.failedReason = failedReason
+        self.deliveredAt = deliveredAt
+        self.readAt = readAt
+        self.attempts = attempts
+    }
 }
 
 /// A campaign as stored, with the counts its status and progress are derived from.
@@ -82,6 +122,23 @@ public struct StoredCampaign: Hashable, Sendable {
     public let messages: [StoredMessage]?
 
     public var status: CampaignStatus { CampaignStatus.derive(isDeleted: deletedAt != nil, tally: tally) }
+
+    public init(
+        id: String, ownerId: Int64, session: WhatsAppSession, settings: CampaignSettings, createdAt: Date, updatedAt: Date,
+        deletedAt: Date?, tally: MessageTally, firstSendAt: Date?, nextSendAt: Date?, messages: [StoredMessage]?
+    ) {
+        self.id = id
+        self.ownerId = ownerId
+        self.session = session
+        self.settings = settings
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+        self.deletedAt = deletedAt
+        self.tally = tally
+        self.firstSendAt = firstSendAt
+        self.nextSendAt = nextSendAt
+        self.messages = messages
+    }
 }
 
 /// Which of a user's campaigns a list shows.
@@ -97,6 +154,11 @@ public struct CampaignPage: Sendable {
     public let campaigns: [StoredCampaign]
     /// Pass back as `cursor` to get the next page; `nil` on the last page.
     public let nextCursor: String?
+
+    public init(campaigns: [StoredCampaign], nextCursor: String?) {
+        self.campaigns = campaigns
+        self.nextCursor = nextCursor
+    }
 }
 
 /// An API token's public face: never the token itself, which is shown once and stored as a hash.
@@ -105,4 +167,24 @@ public struct APITokenInfo: Hashable, Sendable {
     public let label: String?
     public let createdAt: Date
     public let lastUsedAt: Date?
+
+    public init(id: String, label: String?, createdAt: Date, lastUsedAt: Date?) {
+        self.id = id
+        self.label = label
+        self.createdAt = createdAt
+        self.lastUsedAt = lastUsedAt
+    }
+}
+
+/// Rules every back end applies the same way.
+public enum StoreRules {
+    /// How long a receipt for an unknown message is kept waiting for its send to be recorded.
+    public static let earlyReceiptRetention: TimeInterval = 86_400
+    /// How far before the recorded send a receipt may be dated (the gateway's clock is not ours).
+    public static let receiptClockSkew: TimeInterval = 60
+    /// Why a claim whose process died goes back to pending.
+    public static let recoveredReason =
+        "The process that claimed it stopped before recording an outcome; checking with the gateway before any resend"
+    /// What a missed message's reason ends with when nothing went wrong before (Crier was not running).
+    public static let notRunningReason = "the server was not running or not dispatching at the scheduled time"
 }

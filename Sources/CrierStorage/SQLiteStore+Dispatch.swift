@@ -130,7 +130,7 @@ extension SQLiteStore {
                     read_at = CASE WHEN ? THEN COALESCE(read_at, ?) ELSE read_at END
                 WHERE status = \(MessageStatus.sent.sql) AND sent_at - ? <= ? AND \(condition)
                 """,
-            arguments: [at.millis, level >= .read, at.millis, Int64(receiptClockSkew * 1000), at.millis] + arguments)
+            arguments: [at.millis, level >= .read, at.millis, Int64(StoreRules.receiptClockSkew * 1000), at.millis] + arguments)
     }
 
     public func releaseClaims(_ claims: [ClaimedMessage], owner: String) async throws {
@@ -147,7 +147,7 @@ extension SQLiteStore {
 
     public func recoverExpiredClaims(now: Date, reconcileAfter delay: TimeInterval) async throws -> Int {
         try await transaction { db in
-            let reason = "The process that claimed it stopped before recording an outcome; checking with the gateway before any resend"
+            let reason = StoreRules.recoveredReason
             try db.execute(
                 sql: """
                     INSERT INTO message_attempts (message_id, started_at, finished_at, outcome, reason)
@@ -171,7 +171,7 @@ extension SQLiteStore {
     public func markMissed(scheduledBefore cutoff: Date, reason: String, now: Date) async throws -> Int {
         try await transaction { db in
             let overdue = "status = \(MessageStatus.pending.sql) AND needs_reconcile = 0 AND scheduled_at < ?"
-            let fullReason = "? || COALESCE(last_error, 'the server was not running or not dispatching at the scheduled time')"
+            let fullReason = "? || COALESCE(last_error, '\(StoreRules.notRunningReason)')"
             try db.execute(
                 sql: """
                     INSERT INTO message_attempts (message_id, started_at, finished_at, outcome, reason)
@@ -220,7 +220,7 @@ extension SQLiteStore {
                 // Not recorded yet (the receipt beat the send's reply): kept for when it is.
                 try db.execute(
                     sql: "DELETE FROM early_receipts WHERE received_at < ?",
-                    arguments: [at.addingTimeInterval(-Self.earlyReceiptRetention).millis])
+                    arguments: [at.addingTimeInterval(-StoreRules.earlyReceiptRetention).millis])
                 try db.execute(
                     sql: "INSERT INTO early_receipts (session, raw_message_id, level, at, received_at) VALUES (?, ?, ?, ?, ?)",
                     arguments: [session, rawMessageId, level.rawValue, at.millis, at.millis])
@@ -232,11 +232,6 @@ extension SQLiteStore {
         }
     }
 
-    /// How long a receipt for an unknown message is kept waiting for its send to be recorded.
-    static let earlyReceiptRetention: TimeInterval = 86_400
-
-    /// How far before the recorded send a receipt may be dated (the gateway's clock is not ours).
-    static let receiptClockSkew: TimeInterval = 60
 
     public func recordSessionStatus(name: String, status: String, at: Date) async throws {
         try await transaction { db in

@@ -6,15 +6,13 @@ import Testing
 
 @testable import CrierStorage
 
-/// The behaviour every Store back end must share.
-@Suite("Store contract (SQLite)")
-struct StoreContractTests {
-    let store: SQLiteStore
+/// A fresh store of one back end, and what the contract tests build on it.
+struct ContractFixture {
+    let store: any StoreTestSeam
     let now = Date(iso: "2026-11-25T10:00:00Z")
 
-    init() async throws {
-        store = try SQLiteStore.inMemory()
-        try await store.migrate()
+    init(_ backend: TestBackend) async throws {
+        store = try await backend.makeStore()
     }
 
     func makeUser(_ email: String = "ada@example.com") async throws -> User {
@@ -30,69 +28,73 @@ struct StoreContractTests {
 
     /// Marks one message of the campaign with a status, as the dispatcher would.
     func setStatus(_ status: MessageStatus, campaignId: String, occurrence: Int = 0) async throws {
-        try await store.writer.write { db in
-            try db.execute(
-                sql: """
-                    UPDATE messages SET status = ? WHERE occurrence_index = ?
-                    AND campaign_id = (SELECT id FROM campaigns WHERE public_id = ?)
-                    """,
-                arguments: [status.rawValue, occurrence, campaignId])
-        }
+        try await store.forceStatus(status, campaignId: campaignId, occurrence: occurrence)
     }
+}
 
-    @Test("receipts: one that beats the send's reply is kept and applied; they only move forward; per session")
-    func receipts() async throws {
-        let owner = try await makeUser()
-        let campaign = try await makeCampaign(owner: owner)
+/// The behaviour every Store back end must share: each test runs on SQLite, and on PostgreSQL when
+/// `CRIER_TEST_POSTGRES_URL` is set.
+@Suite("Store contract")
+struct StoreContractTests {
+
+    @Test("receipts: one that beats the send's reply is kept and applied; they only move forward; per session", arguments: TestBackend.available)
+    func receipts(_ backend: TestBackend) async throws {
+        let c = try await ContractFixture(backend)
+        let owner = try await c.makeUser()
+        let campaign = try await c.makeCampaign(owner: owner)
         let due = Date(iso: "2030-03-01T09:30:00Z")
         let claim = try #require(
-            try await store.claimDueMessages(now: due, limit: 1, owner: "p1", leaseUntil: due.addingTimeInterval(30)).first)
+            try await c.store.claimDueMessages(now: due, limit: 1, owner: "p1", leaseUntil: due.addingTimeInterval(30)).first)
         let session = claim.sessionName
         let delivered = due.addingTimeInterval(2)
         // The DEVICE receipt arrives before the send is recorded: nothing to apply it to yet.
-        #expect(try await store.recordAck(session: session, rawMessageId: "3EB0AA", level: .device, at: delivered) == false)
+        #expect(try await c.store.recordAck(session: session, rawMessageId: "3EB0AA", level: .device, at: delivered) == false)
         // The same raw id through another session is not this message's.
-        _ = try await store.recordAck(session: "someone-else", rawMessageId: "3EB0AA", level: .read, at: delivered)
+        _ = try await c.store.recordAck(session: "someone-else", rawMessageId: "3EB0AA", level: .read, at: delivered)
         let log = AttemptLog(startedAt: due, finishedAt: due.addingTimeInterval(1), outcome: .sent, gatewayStatus: 201,
                              reason: nil, attempted: true)
-        #expect(try await store.recordOutcome(
+        #expect(try await c.store.recordOutcome(
             claim, .sent(gatewayMessageId: GatewayMessageId(full: "true_1@g.us_3EB0AA", raw: "3EB0AA")), log: log))
         func message() async throws -> StoredMessage? {
-            try await store.campaign(id: campaign, ownerId: owner.id)?.messages?.first
+            try await c.store.campaign(id: campaign, ownerId: owner.id)?.messages?.first
         }
         #expect(try await message()?.deliveredAt == delivered, "the early receipt was applied")
         #expect(try await message()?.readAt == nil, "another session's receipt was not")
 
         let read = delivered.addingTimeInterval(60)
-        #expect(try await store.recordAck(session: session, rawMessageId: "3EB0AA", level: .read, at: read))
-        #expect(try await store.recordAck(session: session, rawMessageId: "3EB0AA", level: .server, at: read) == false)
-        _ = try await store.recordAck(session: session, rawMessageId: "3EB0AA", level: .device, at: read.addingTimeInterval(60))
+        #expect(try await c.store.recordAck(session: session, rawMessageId: "3EB0AA", level: .read, at: read))
+        #expect(try await c.store.recordAck(session: session, rawMessageId: "3EB0AA", level: .server, at: read) == false)
+        _ = try await c.store.recordAck(session: session, rawMessageId: "3EB0AA", level: .device, at: read.addingTimeInterval(60))
         #expect(try await message()?.deliveredAt == delivered, "the first delivery is kept")
         #expect(try await message()?.readAt == read)
     }
 
-    @Test func migrateTwiceIsHarmless() async throws {
-        try await store.migrate()
-        try await store.ping()
+    @Test(arguments: TestBackend.available)
+    func migrateTwiceIsHarmless(_ backend: TestBackend) async throws {
+        let c = try await ContractFixture(backend)
+        try await c.store.migrate()
+        try await c.store.ping()
     }
 
-    @Test func usersAndTokens() async throws {
-        let user = try await makeUser()
-        #expect(try await store.userCount() == 1)
-        #expect(try await store.user(email: "ADA@example.com")?.id == user.id, "emails match case-insensitively")
-        await #expect(throws: DomainError.emailTaken) { try await makeUser("Ada@Example.com") }
-        let tokenId = try await store.addAPIToken(userId: user.id, label: "ci", tokenHash: APIToken.hash("secret"), at: now)
-        #expect(try await store.user(apiTokenHash: APIToken.hash("secret"), at: now)?.email == "ada@example.com")
-        #expect(try await store.user(apiTokenHash: APIToken.hash("other"), at: now) == nil)
-        let listed = try await store.apiTokens(userId: user.id)
+    @Test(arguments: TestBackend.available)
+    func usersAndTokens(_ backend: TestBackend) async throws {
+        let c = try await ContractFixture(backend)
+        let user = try await c.makeUser()
+        #expect(try await c.store.userCount() == 1)
+        #expect(try await c.store.user(email: "ADA@example.com")?.id == user.id, "emails match case-insensitively")
+        await #expect(throws: DomainError.emailTaken) { try await c.makeUser("Ada@Example.com") }
+        let tokenId = try await c.store.addAPIToken(userId: user.id, label: "ci", tokenHash: APIToken.hash("secret"), at: c.now)
+        #expect(try await c.store.user(apiTokenHash: APIToken.hash("secret"), at: c.now)?.email == "ada@example.com")
+        #expect(try await c.store.user(apiTokenHash: APIToken.hash("other"), at: c.now) == nil)
+        let listed = try await c.store.apiTokens(userId: user.id)
         #expect(listed.map(\.id) == [tokenId])
-        #expect(listed.first?.lastUsedAt == now, "the use is noted")
+        #expect(listed.first?.lastUsedAt == c.now, "the use is noted")
         #expect(listed.first?.label == "ci")
         #expect(tokenId.count == 16, "a random public id, not a row number")
-        #expect(try await store.revokeAPIToken(id: tokenId, userId: user.id + 1) == false, "another user cannot revoke it")
-        #expect(try await store.revokeAPIToken(id: tokenId, userId: user.id))
-        #expect(try await store.user(apiTokenHash: APIToken.hash("secret"), at: now) == nil, "revoked at once")
-        #expect(try await store.users().map(\.email) == ["ada@example.com"])
+        #expect(try await c.store.revokeAPIToken(id: tokenId, userId: user.id + 1) == false, "another user cannot revoke it")
+        #expect(try await c.store.revokeAPIToken(id: tokenId, userId: user.id))
+        #expect(try await c.store.user(apiTokenHash: APIToken.hash("secret"), at: c.now) == nil, "revoked at once")
+        #expect(try await c.store.users().map(\.email) == ["ada@example.com"])
     }
 
     @Test func tokensAreRandomAndHashed() {
@@ -102,26 +104,30 @@ struct StoreContractTests {
         #expect(APIToken.hash("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
     }
 
-    @Test func sessionsBelongToOneUser() async throws {
-        let ada = try await makeUser()
-        let bob = try await makeUser("bob@example.com")
-        let (session, created) = try await store.registerSession(name: "main", ownerId: ada.id, at: now)
+    @Test(arguments: TestBackend.available)
+    func sessionsBelongToOneUser(_ backend: TestBackend) async throws {
+        let c = try await ContractFixture(backend)
+        let ada = try await c.makeUser()
+        let bob = try await c.makeUser("bob@example.com")
+        let (session, created) = try await c.store.registerSession(name: "main", ownerId: ada.id, at: c.now)
         #expect(created)
-        let again = try await store.registerSession(name: "main", ownerId: ada.id, at: now)
+        let again = try await c.store.registerSession(name: "main", ownerId: ada.id, at: c.now)
         #expect(again.session == session && !again.created)
         await #expect(throws: DomainError.sessionNameTaken) {
-            try await store.registerSession(name: "main", ownerId: bob.id, at: now)
+            try await c.store.registerSession(name: "main", ownerId: bob.id, at: c.now)
         }
-        #expect(try await store.session(idOrName: session.id, ownerId: ada.id) == session)
-        #expect(try await store.session(idOrName: "main", ownerId: ada.id) == session)
-        #expect(try await store.session(idOrName: "main", ownerId: bob.id) == nil)
-        #expect(try await store.sessions(ownerId: bob.id).isEmpty)
+        #expect(try await c.store.session(idOrName: session.id, ownerId: ada.id) == session)
+        #expect(try await c.store.session(idOrName: "main", ownerId: ada.id) == session)
+        #expect(try await c.store.session(idOrName: "main", ownerId: bob.id) == nil)
+        #expect(try await c.store.sessions(ownerId: bob.id).isEmpty)
     }
 
-    @Test func createdCampaignReadsBackWithItsMessages() async throws {
-        let ada = try await makeUser()
-        let id = try await makeCampaign(owner: ada)
-        let campaign = try #require(try await store.campaign(id: id, ownerId: ada.id))
+    @Test(arguments: TestBackend.available)
+    func createdCampaignReadsBackWithItsMessages(_ backend: TestBackend) async throws {
+        let c = try await ContractFixture(backend)
+        let ada = try await c.makeUser()
+        let id = try await c.makeCampaign(owner: ada)
+        let campaign = try #require(try await c.store.campaign(id: id, ownerId: ada.id))
         #expect(campaign.status == .scheduled)
         #expect(campaign.tally[.pending] == 3)
         #expect(campaign.firstSendAt?.iso == "2030-03-01T09:30:00Z")
@@ -134,30 +140,34 @@ struct StoreContractTests {
         #expect(messages.last?.content.hasSuffix("0 days left") == true)
     }
 
-    @Test func anotherUsersCampaignIsInvisible() async throws {
-        let ada = try await makeUser()
-        let bob = try await makeUser("bob@example.com")
-        let id = try await makeCampaign(owner: ada)
-        #expect(try await store.campaign(id: id, ownerId: bob.id) == nil)
+    @Test(arguments: TestBackend.available)
+    func anotherUsersCampaignIsInvisible(_ backend: TestBackend) async throws {
+        let c = try await ContractFixture(backend)
+        let ada = try await c.makeUser()
+        let bob = try await c.makeUser("bob@example.com")
+        let id = try await c.makeCampaign(owner: ada)
+        #expect(try await c.store.campaign(id: id, ownerId: bob.id) == nil)
         let (settings, messages) = try Fixtures.plannedCampaign()
         await #expect(throws: DomainError.campaignNotFound) {
-            try await store.replaceSchedule(campaignId: id, ownerId: bob.id, settings: settings, messages: messages, at: now)
+            try await c.store.replaceSchedule(campaignId: id, ownerId: bob.id, settings: settings, messages: messages, at: c.now)
         }
         await #expect(throws: DomainError.campaignNotFound) {
-            try await store.deleteCampaign(campaignId: id, ownerId: bob.id, at: now)
+            try await c.store.deleteCampaign(campaignId: id, ownerId: bob.id, at: c.now)
         }
-        let list = try await store.campaigns(ownerId: bob.id, listing: .active, limit: 10, cursor: nil, includeMessages: false)
+        let list = try await c.store.campaigns(ownerId: bob.id, listing: .active, limit: 10, cursor: nil, includeMessages: false)
         #expect(list.campaigns.isEmpty)
-        #expect(try await store.campaign(id: id, ownerId: ada.id)?.tally[.pending] == 3, "untouched")
+        #expect(try await c.store.campaign(id: id, ownerId: ada.id)?.tally[.pending] == 3, "untouched")
     }
 
-    @Test func activeAndCompletedListsSplitOnOpenMessages() async throws {
-        let ada = try await makeUser()
-        let first = try await makeCampaign(owner: ada, start: "2030-01-01", end: "2030-01-01")
-        let second = try await makeCampaign(owner: ada)
-        try await setStatus(.sent, campaignId: first)
-        let active = try await store.campaigns(ownerId: ada.id, listing: .active, limit: 10, cursor: nil, includeMessages: false)
-        let completed = try await store.campaigns(ownerId: ada.id, listing: .completed, limit: 10, cursor: nil, includeMessages: true)
+    @Test(arguments: TestBackend.available)
+    func activeAndCompletedListsSplitOnOpenMessages(_ backend: TestBackend) async throws {
+        let c = try await ContractFixture(backend)
+        let ada = try await c.makeUser()
+        let first = try await c.makeCampaign(owner: ada, start: "2030-01-01", end: "2030-01-01")
+        let second = try await c.makeCampaign(owner: ada)
+        try await c.setStatus(.sent, campaignId: first)
+        let active = try await c.store.campaigns(ownerId: ada.id, listing: .active, limit: 10, cursor: nil, includeMessages: false)
+        let completed = try await c.store.campaigns(ownerId: ada.id, listing: .completed, limit: 10, cursor: nil, includeMessages: true)
         #expect(active.campaigns.map(\.id) == [second])
         #expect(active.campaigns.first?.messages == nil)
         #expect(completed.campaigns.map(\.id) == [first])
@@ -165,82 +175,174 @@ struct StoreContractTests {
         #expect(completed.campaigns.first?.messages?.count == 1)
     }
 
-    @Test func listsAreNewestFirstAndPaged() async throws {
-        let ada = try await makeUser()
+    @Test(arguments: TestBackend.available)
+    func listsAreNewestFirstAndPaged(_ backend: TestBackend) async throws {
+        let c = try await ContractFixture(backend)
+        let ada = try await c.makeUser()
         var ids: [String] = []
-        for _ in 0..<5 { ids.append(try await makeCampaign(owner: ada)) }
-        let page1 = try await store.campaigns(ownerId: ada.id, listing: .active, limit: 2, cursor: nil, includeMessages: false)
-        let page2 = try await store.campaigns(ownerId: ada.id, listing: .active, limit: 2, cursor: page1.nextCursor, includeMessages: false)
-        let page3 = try await store.campaigns(ownerId: ada.id, listing: .active, limit: 2, cursor: page2.nextCursor, includeMessages: false)
+        for _ in 0..<5 { ids.append(try await c.makeCampaign(owner: ada)) }
+        let page1 = try await c.store.campaigns(ownerId: ada.id, listing: .active, limit: 2, cursor: nil, includeMessages: false)
+        let page2 = try await c.store.campaigns(ownerId: ada.id, listing: .active, limit: 2, cursor: page1.nextCursor, includeMessages: false)
+        let page3 = try await c.store.campaigns(ownerId: ada.id, listing: .active, limit: 2, cursor: page2.nextCursor, includeMessages: false)
         #expect((page1.campaigns + page2.campaigns + page3.campaigns).map(\.id) == ids.reversed())
         #expect(page3.nextCursor == nil)
     }
 
-    @Test func replacingTheScheduleCancelsOldMessages() async throws {
-        let ada = try await makeUser()
-        let id = try await makeCampaign(owner: ada)
-        let before = try #require(try await store.campaign(id: id, ownerId: ada.id))
+    @Test(arguments: TestBackend.available)
+    func replacingTheScheduleCancelsOldMessages(_ backend: TestBackend) async throws {
+        let c = try await ContractFixture(backend)
+        let ada = try await c.makeUser()
+        let id = try await c.makeCampaign(owner: ada)
+        let before = try #require(try await c.store.campaign(id: id, ownerId: ada.id))
         let (settings, messages) = try Fixtures.plannedCampaign(sessionId: before.session.id, start: "2030-03-01", end: "2030-03-05")
-        try await store.replaceSchedule(campaignId: id, ownerId: ada.id, settings: settings, messages: messages, at: now)
-        let after = try #require(try await store.campaign(id: id, ownerId: ada.id))
+        try await c.store.replaceSchedule(campaignId: id, ownerId: ada.id, settings: settings, messages: messages, at: c.now)
+        let after = try #require(try await c.store.campaign(id: id, ownerId: ada.id))
         #expect(after.tally[.pending] == 5)
         #expect(after.messages?.count == 5)
         #expect(after.settings.schedule.endDate.description == "2030-03-05")
-        let cancelled = try await store.writer.read { db in
-            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM messages WHERE status = 'cancelled'")
-        }
+        let cancelled = try await c.store.messageCount(status: .cancelled)
         #expect(cancelled == 3, "the old schedule stays, cancelled, for the audit trail")
     }
 
-    @Test("editing is refused once a message is sent or being sent", arguments: [MessageStatus.sent, .sending])
-    func replacingAfterSendingIsRefused(_ status: MessageStatus) async throws {
-        let ada = try await makeUser()
-        let id = try await makeCampaign(owner: ada)
-        try await setStatus(status, campaignId: id)
+    @Test("editing is refused once a message is sent or being sent", arguments: TestBackend.available, [MessageStatus.sent, .sending])
+    func replacingAfterSendingIsRefused(_ backend: TestBackend, _ status: MessageStatus) async throws {
+        let c = try await ContractFixture(backend)
+        let ada = try await c.makeUser()
+        let id = try await c.makeCampaign(owner: ada)
+        try await c.setStatus(status, campaignId: id)
         let (settings, messages) = try Fixtures.plannedCampaign()
         await #expect(throws: DomainError.campaignAlreadySent) {
-            try await store.replaceSchedule(campaignId: id, ownerId: ada.id, settings: settings, messages: messages, at: now)
+            try await c.store.replaceSchedule(campaignId: id, ownerId: ada.id, settings: settings, messages: messages, at: c.now)
         }
-        let campaign = try #require(try await store.campaign(id: id, ownerId: ada.id))
+        let campaign = try #require(try await c.store.campaign(id: id, ownerId: ada.id))
         #expect(campaign.tally[.pending] == 2 && campaign.tally[status] == 1, "nothing changed")
     }
 
-    @Test func deletingCancelsPendingButLetsASendFinish() async throws {
-        let ada = try await makeUser()
-        let id = try await makeCampaign(owner: ada)
-        try await setStatus(.sending, campaignId: id)
-        try await store.deleteCampaign(campaignId: id, ownerId: ada.id, at: now)
-        try await store.deleteCampaign(campaignId: id, ownerId: ada.id, at: now)  // twice is fine
-        let campaign = try #require(try await store.campaign(id: id, ownerId: ada.id))
+    @Test(arguments: TestBackend.available)
+    func deletingCancelsPendingButLetsASendFinish(_ backend: TestBackend) async throws {
+        let c = try await ContractFixture(backend)
+        let ada = try await c.makeUser()
+        let id = try await c.makeCampaign(owner: ada)
+        try await c.setStatus(.sending, campaignId: id)
+        try await c.store.deleteCampaign(campaignId: id, ownerId: ada.id, at: c.now)
+        try await c.store.deleteCampaign(campaignId: id, ownerId: ada.id, at: c.now)  // twice is fine
+        let campaign = try #require(try await c.store.campaign(id: id, ownerId: ada.id))
         #expect(campaign.status == .cancelled)
         #expect(campaign.tally[.cancelled] == 2 && campaign.tally[.sending] == 1)
         #expect(campaign.messages?.first(where: { $0.status == .cancelled })?.failedReason == "Campaign was deleted")
         for listing in [CampaignListing.active, .completed] {
-            let list = try await store.campaigns(ownerId: ada.id, listing: listing, limit: 10, cursor: nil, includeMessages: false)
+            let list = try await c.store.campaigns(ownerId: ada.id, listing: listing, limit: 10, cursor: nil, includeMessages: false)
             #expect(list.campaigns.isEmpty)
         }
         let (settings, messages) = try Fixtures.plannedCampaign()
         await #expect(throws: DomainError.campaignDeleted) {
-            try await store.replaceSchedule(campaignId: id, ownerId: ada.id, settings: settings, messages: messages, at: now)
+            try await c.store.replaceSchedule(campaignId: id, ownerId: ada.id, settings: settings, messages: messages, at: c.now)
         }
     }
 
-    @Test("one message row per (campaign, schedule, occurrence): a duplicate rolls the whole create back")
-    func occurrenceIsUnique() async throws {
-        let ada = try await makeUser()
-        let session = try await store.registerSession(name: "main", ownerId: ada.id, at: now).session
+    @Test("one message row per (campaign, schedule, occurrence): a duplicate rolls the whole create back", arguments: TestBackend.available)
+    func occurrenceIsUnique(_ backend: TestBackend) async throws {
+        let c = try await ContractFixture(backend)
+        let ada = try await c.makeUser()
+        let session = try await c.store.registerSession(name: "main", ownerId: ada.id, at: c.now).session
         let (settings, messages) = try Fixtures.plannedCampaign(sessionId: session.id)
         await #expect(throws: (any Error).self) {
-            try await store.createCampaign(
-                ownerId: ada.id, session: session, settings: settings, messages: messages + [messages[0]], at: now)
+            try await c.store.createCampaign(
+                ownerId: ada.id, session: session, settings: settings, messages: messages + [messages[0]], at: c.now)
         }
-        let count = try await store.writer.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM campaigns") }
+        let count = try await c.store.campaignCount()
         #expect(count == 0)
     }
+}
 
+extension StoreContractTests {
+    @Test("accounts: approval, revocation ends web sessions and tokens, deletion takes everything", arguments: TestBackend.available)
+    func accessAndWebSessions(_ backend: TestBackend) async throws {
+        let c = try await ContractFixture(backend)
+        let ada = try await c.makeUser()
+        let pending = try await c.store.createUser(
+            email: "new@example.com", name: nil, passwordHash: "x", isAdmin: false, access: .pending, at: c.now)
+        #expect(try await c.store.user(publicId: pending.publicId)?.access == .pending)
+        #expect(try await c.store.passwordHash(userId: ada.id) == "x")
+        let expires = c.now.addingTimeInterval(3600)
+        try await c.store.createWebSession(userId: ada.id, tokenHash: "h1", expiresAt: expires, at: c.now)
+        #expect(try await c.store.user(webSessionHash: "h1", at: c.now)?.id == ada.id)
+        #expect(try await c.store.user(webSessionHash: "h1", at: expires) == nil, "expired")
+        #expect(try await c.store.user(webSessionHash: "h2", at: c.now) == nil)
+        _ = try await c.store.addAPIToken(userId: ada.id, label: nil, tokenHash: "t1", at: c.now)
+
+        #expect(try await c.store.setAccess(.revoked, userId: ada.id))
+        #expect(try await c.store.user(webSessionHash: "h1", at: c.now) == nil)
+        #expect(try await c.store.user(apiTokenHash: "t1", at: c.now) == nil)
+        #expect(try await c.store.setAccess(.active, userId: ada.id))
+        #expect(try await c.store.user(apiTokenHash: "t1", at: c.now)?.id == ada.id, "tokens come back with access")
+        #expect(try await c.store.user(webSessionHash: "h1", at: c.now) == nil, "sign-ins do not")
+        try await c.store.createWebSession(userId: ada.id, tokenHash: "h3", expiresAt: expires, at: c.now)
+        try await c.store.deleteWebSession(tokenHash: "h3")
+        #expect(try await c.store.user(webSessionHash: "h3", at: c.now) == nil)
+        #expect(try await c.store.setAccess(.active, userId: 9_999) == false)
+
+        let campaign = try await c.makeCampaign(owner: ada)
+        try await c.store.deleteUser(userId: ada.id)
+        #expect(try await c.store.user(email: "ada@example.com") == nil)
+        #expect(try await c.store.campaign(id: campaign, ownerId: ada.id) == nil)
+        #expect(try await c.store.campaignCount() == 0)
+        #expect(try await c.store.messageCount(status: .pending) == 0)
+        #expect(try await c.store.users().map(\.email) == ["new@example.com"])
+    }
+
+    @Test("several campaigns are created together or not at all", arguments: TestBackend.available)
+    func createManyIsAllOrNothing(_ backend: TestBackend) async throws {
+        let c = try await ContractFixture(backend)
+        let ada = try await c.makeUser()
+        let session = try await c.store.registerSession(name: "main", ownerId: ada.id, at: c.now).session
+        let (settings, messages) = try Fixtures.plannedCampaign(sessionId: session.id)
+        let good = NewCampaign(settings: settings, messages: messages)
+        let ids = try await c.store.createCampaigns(ownerId: ada.id, session: session, [good, good], at: c.now)
+        #expect(ids.count == 2 && Set(ids).count == 2)
+        await #expect(throws: (any Error).self) {
+            try await c.store.createCampaigns(
+                ownerId: ada.id, session: session, [good, NewCampaign(settings: settings, messages: messages + [messages[0]])],
+                at: c.now)
+        }
+        #expect(try await c.store.campaignCount() == 2)
+    }
+
+    @Test("concurrent claimers never get the same message; an old claim's outcome is fenced out", arguments: TestBackend.available)
+    func claimsAreExclusiveAndFenced(_ backend: TestBackend) async throws {
+        let c = try await ContractFixture(backend)
+        let ada = try await c.makeUser()
+        for _ in 0..<10 { _ = try await c.makeCampaign(owner: ada) }
+        let due = Date(iso: "2030-03-10T00:00:00Z")
+        let claims = try await withThrowingTaskGroup(of: [ClaimedMessage].self) { group in
+            for worker in 0..<6 {
+                group.addTask {
+                    try await c.store.claimDueMessages(
+                        now: due, limit: 4, owner: "w\(worker)", leaseUntil: due.addingTimeInterval(30))
+                }
+            }
+            return try await group.reduce(into: []) { $0 += $1 }
+        }
+        #expect(claims.count == 24 && Set(claims.map(\.id)).count == 24, "no message claimed twice")
+        let rest = try await c.store.claimDueMessages(now: due, limit: 100, owner: "w9", leaseUntil: due.addingTimeInterval(30))
+        #expect(rest.count == 6)
+
+        let first = try #require(claims.first)
+        #expect(try await c.store.recoverExpiredClaims(now: due.addingTimeInterval(31), reconcileAfter: 35) == 30)
+        let log = AttemptLog(startedAt: due, finishedAt: due, outcome: .sent, gatewayStatus: 201, reason: nil, attempted: true)
+        #expect(try await c.store.recordOutcome(first, .sent(gatewayMessageId: nil), log: log) == false, "fenced out")
+        let internals = try #require(try await c.store.internals(ofMessage: first.id))
+        #expect(internals.needsReconcile && internals.leaseOwner == nil && internals.claimToken == first.claimToken)
+        #expect(internals.nextAttemptAt == due.addingTimeInterval(35), "asked about only once a late send can no longer land")
+        #expect(try await c.store.leasedMessageCount() == 0)
+    }
+}
+
+@Suite("SQLite specifics")
+struct SQLiteSpecificTests {
     @Test("listing queries walk indexes, not tables")
     func listingUsesIndexes() async throws {
-        let plan = try await store.writer.read { db in
+        let plan = try await SQLiteStoreProbe.fresh().writer.read { db in
             try Row.fetchAll(
                 db,
                 sql: """
@@ -279,5 +381,14 @@ struct SQLiteFileTests {
         #expect(try await reopened.campaign(id: id, ownerId: user.id)?.messages?.count == 3)
         let journal = try await reopened.writer.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") }
         #expect(journal == "wal")
+    }
+}
+
+/// A migrated in-memory SQLite store, for what only SQLite has (query plans, files).
+enum SQLiteStoreProbe {
+    static func fresh() async throws -> SQLiteStore {
+        let store = try SQLiteStore.inMemory()
+        try await store.migrate()
+        return store
     }
 }

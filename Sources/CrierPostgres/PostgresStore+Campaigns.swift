@@ -1,0 +1,295 @@
+import CrierCore
+import CrierStorage
+import Foundation
+import PostgresNIO
+
+extension PostgresStore {
+    public func createCampaigns(
+        ownerId: Int64, session: WhatsAppSession, _ campaigns: [NewCampaign], at: Date
+    ) async throws -> [String] {
+        try await transaction { connection in
+            guard
+                let sessionRow = try await connection.rows(
+                    "SELECT id FROM whatsapp_sessions WHERE public_id = \(session.id) AND owner_id = \(ownerId)",
+                    logger: logger
+                ).first
+            else { throw DomainError.sessionNotFound }
+            let sessionRowId = try sessionRow["id"].decode(Int64.self)
+            var ids: [String] = []
+            for campaign in campaigns {
+                let publicId = UUID().uuidString.lowercased()
+                let s = campaign.settings
+                let inserted = try await connection.rows(
+                    """
+                    INSERT INTO campaigns (public_id, owner_id, session_id, group_id, group_name, audience_type, title,
+                        target_amount, start_date, end_date, message_time, time_zone, template, is_free_form,
+                        is_recurring, recurrence, schedule_version, created_at, updated_at)
+                    VALUES (\(publicId), \(ownerId), \(sessionRowId), \(s.groupId), \(s.groupName), \(s.audienceType.rawValue),
+                        \(s.title), \(s.targetAmount), \(s.schedule.startDate.description), \(s.schedule.endDate.description),
+                        \(s.messageTime.description), \(s.timeZoneIdentifier), \(s.template), \(s.isFreeForm),
+                        \(s.schedule.isRecurring), \(s.schedule.recurrence.rawValue), 1, \(at.millis), \(at.millis))
+                    RETURNING id
+                    """, logger: logger)
+                guard let row = inserted.first else { throw DomainError.campaignNotFound }
+                try await Self.insert(
+                    campaign.messages, campaignRowId: try row["id"].decode(Int64.self), version: 1, connection, logger)
+                ids.append(publicId)
+            }
+            return ids
+        }
+    }
+
+    /// Pending messages are cancelled first (locking them), and only then is the campaign checked
+    /// for a message sent or being sent: a claim that raced ahead is seen, and the edit refused.
+    public func replaceSchedule(
+        campaignId: String, ownerId: Int64, settings s: CampaignSettings, messages: [PlannedMessage], at: Date
+    ) async throws {
+        try await transaction { connection in
+            guard
+                let row = try await connection.rows(
+                    """
+                    SELECT id, schedule_version, deleted_at FROM campaigns
+                    WHERE public_id = \(campaignId) AND owner_id = \(ownerId) FOR UPDATE
+                    """, logger: logger
+                ).first
+            else { throw DomainError.campaignNotFound }
+            guard try row["deleted_at"].decode(Int64?.self) == nil else { throw DomainError.campaignDeleted }
+            let rowId = try row["id"].decode(Int64.self)
+            let version = try row["schedule_version"].decode(Int64.self) + 1
+            try await connection.query(
+                """
+                UPDATE messages SET status = 'cancelled', failed_reason = 'Campaign was edited'
+                WHERE campaign_id = \(rowId) AND status = 'pending'
+                """, logger: logger)
+            let started = try await connection.rows(
+                "SELECT 1 FROM messages WHERE campaign_id = \(rowId) AND status IN ('sent', 'sending') LIMIT 1",
+                logger: logger)
+            guard started.isEmpty else { throw DomainError.campaignAlreadySent }
+            try await connection.query(
+                """
+                UPDATE campaigns SET group_id = \(s.groupId), group_name = \(s.groupName), audience_type = \(s.audienceType.rawValue),
+                    title = \(s.title), target_amount = \(s.targetAmount), start_date = \(s.schedule.startDate.description),
+                    end_date = \(s.schedule.endDate.description), message_time = \(s.messageTime.description),
+                    time_zone = \(s.timeZoneIdentifier), template = \(s.template), is_free_form = \(s.isFreeForm),
+                    is_recurring = \(s.schedule.isRecurring), recurrence = \(s.schedule.recurrence.rawValue),
+                    schedule_version = \(version), updated_at = \(at.millis)
+                WHERE id = \(rowId)
+                """, logger: logger)
+            try await Self.insert(messages, campaignRowId: rowId, version: version, connection, logger)
+        }
+    }
+
+    public func deleteCampaign(campaignId: String, ownerId: Int64, at: Date) async throws {
+        try await transaction { connection in
+            guard
+                let row = try await connection.rows(
+                    """
+                    SELECT id, deleted_at FROM campaigns WHERE public_id = \(campaignId) AND owner_id = \(ownerId) FOR UPDATE
+                    """, logger: logger
+                ).first
+            else { throw DomainError.campaignNotFound }
+            guard try row["deleted_at"].decode(Int64?.self) == nil else { return }
+            let rowId = try row["id"].decode(Int64.self)
+            try await connection.query(
+                "UPDATE campaigns SET deleted_at = \(at.millis), updated_at = \(at.millis) WHERE id = \(rowId)", logger: logger)
+            try await connection.query(
+                """
+                UPDATE messages SET status = 'cancelled', failed_reason = 'Campaign was deleted'
+                WHERE campaign_id = \(rowId) AND status = 'pending'
+                """, logger: logger)
+        }
+    }
+
+    public func campaign(id: String, ownerId: Int64) async throws -> StoredCampaign? {
+        let rows = try await rows(
+            PostgresQuery(unsafeSQL: Self.campaignSelect + " WHERE c.public_id = $1 AND c.owner_id = $2", binds: try Self.binds(id, ownerId)))
+        return try await assemble(rows, includeMessages: true).first
+    }
+
+    public func campaigns(
+        ownerId: Int64, listing: CampaignListing, limit: Int, cursor: String?, includeMessages: Bool
+    ) async throws -> CampaignPage {
+        var after = Int64.max
+        if let cursor {
+            guard
+                let row = try await rows("SELECT id FROM campaigns WHERE public_id = \(cursor) AND owner_id = \(ownerId)").first
+            else { throw DomainError.invalidCursor }
+            after = try row["id"].decode(Int64.self)
+        }
+        let open = """
+            EXISTS (SELECT 1 FROM messages m WHERE m.campaign_id = c.id AND m.schedule_version = c.schedule_version
+                    AND m.status IN ('pending', 'sending'))
+            """
+        let filter = listing == .active ? open : "NOT " + open
+        let rows = try await rows(
+            PostgresQuery(
+                unsafeSQL: Self.campaignSelect
+                    + " WHERE c.owner_id = $1 AND c.deleted_at IS NULL AND c.id < $2 AND \(filter) ORDER BY c.id DESC LIMIT $3",
+                binds: try Self.binds(ownerId, after, Int64(limit + 1))))
+        let page = Array(rows.prefix(limit))
+        let campaigns = try await assemble(page, includeMessages: includeMessages)
+        let next = rows.count > limit ? try page.last?["public_id"].decode(String.self) : nil
+        return CampaignPage(campaigns: campaigns, nextCursor: next)
+    }
+
+    // MARK: Row mapping
+
+    static let campaignSelect = """
+        SELECT c.*, s.public_id AS session_public_id, s.name AS session_name, s.owner_id AS session_owner_id,
+            s.created_at AS session_created_at
+        FROM campaigns c JOIN whatsapp_sessions s ON s.id = c.session_id
+        """
+
+    static func binds(_ values: any PostgresDynamicTypeEncodable...) throws -> PostgresBindings {
+        var bindings = PostgresBindings()
+        for value in values { try bindings.append(value) }
+        return bindings
+    }
+
+    /// All of a schedule's messages in one statement (arrays unnested server-side).
+    static func insert(
+        _ messages: [PlannedMessage], campaignRowId: Int64, version: Int64, _ connection: PostgresConnection,
+        _ logger: Logger
+    ) async throws {
+        guard !messages.isEmpty else { return }
+        let indexes = messages.map { Int64($0.occurrenceIndex) }
+        let dates = messages.map { $0.occurrenceDate.description }
+        let instants = messages.map { $0.scheduledAt.millis }
+        let contents = messages.map(\.content)
+        let publicIds = messages.map { _ in UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(24) }
+            .map(String.init)
+        try await connection.query(
+            """
+            INSERT INTO messages (campaign_id, schedule_version, occurrence_index, occurrence_date, scheduled_at, content,
+                next_attempt_at, public_id)
+            SELECT \(campaignRowId), \(version), i, d, t, c, t, p
+            FROM unnest(\(indexes)::bigint[], \(dates)::text[], \(instants)::bigint[], \(contents)::text[], \(publicIds)::text[])
+                AS planned(i, d, t, c, p)
+            """, logger: logger)
+    }
+
+    /// Campaigns from rows of `campaignSelect`, with their tallies (and messages and attempts).
+    func assemble(_ rows: [PostgresRandomAccessRow], includeMessages: Bool) async throws -> [StoredCampaign] {
+        guard !rows.isEmpty else { return [] }
+        let rowIds = try rows.map { try $0["id"].decode(Int64.self) }
+        var tallies: [Int64: MessageTally] = [:]
+        var firstSend: [Int64: Int64] = [:]
+        var nextSend: [Int64: Int64] = [:]
+        for row in try await self.rows(
+            """
+            SELECT m.campaign_id, m.status, COUNT(*) AS n, MIN(m.scheduled_at) AS first_at
+            FROM messages m JOIN campaigns c ON c.id = m.campaign_id AND m.schedule_version = c.schedule_version
+            WHERE m.campaign_id = ANY(\(rowIds)) GROUP BY m.campaign_id, m.status
+            """)
+        {
+            let campaignId = try row["campaign_id"].decode(Int64.self)
+            guard let status = MessageStatus(rawValue: try row["status"].decode(String.self)) else { continue }
+            tallies[campaignId, default: MessageTally()][status] = try row["n"].decode(Int.self)
+            let firstAt = try row["first_at"].decode(Int64.self)
+            firstSend[campaignId] = min(firstSend[campaignId] ?? .max, firstAt)
+            if !status.isTerminal { nextSend[campaignId] = min(nextSend[campaignId] ?? .max, firstAt) }
+        }
+        var messages: [Int64: [StoredMessage]] = [:]
+        if includeMessages {
+            var attempts: [Int64: [AttemptLog]] = [:]
+            for row in try await self.rows(
+                """
+                SELECT a.* FROM message_attempts a JOIN messages m ON m.id = a.message_id
+                JOIN campaigns c ON c.id = m.campaign_id AND m.schedule_version = c.schedule_version
+                WHERE m.campaign_id = ANY(\(rowIds)) ORDER BY a.id
+                """)
+            {
+                attempts[try row["message_id"].decode(Int64.self), default: []].append(
+                    AttemptLog(
+                        startedAt: Date(millis: try row["started_at"].decode(Int64.self)),
+                        finishedAt: Date(millis: try row["finished_at"].decode(Int64.self)),
+                        outcome: AttemptOutcome(rawValue: try row["outcome"].decode(String.self)) ?? .failed,
+                        gatewayStatus: try row["gateway_status"].decode(Int?.self),
+                        reason: try row["reason"].decode(String?.self), attempted: false))
+            }
+            for row in try await self.rows(
+                """
+                SELECT m.* FROM messages m
+                JOIN campaigns c ON c.id = m.campaign_id AND m.schedule_version = c.schedule_version
+                WHERE m.campaign_id = ANY(\(rowIds)) ORDER BY m.scheduled_at, m.occurrence_index
+                """)
+            {
+                var message = try StoredMessage(row)
+                message.attempts = attempts[message.id] ?? []
+                messages[try row["campaign_id"].decode(Int64.self), default: []].append(message)
+            }
+        }
+        return try rows.map { row in
+            let rowId = try row["id"].decode(Int64.self)
+            return try StoredCampaign(
+                row, tally: tallies[rowId] ?? MessageTally(), firstSendAt: firstSend[rowId].map(Date.init(millis:)),
+                nextSendAt: nextSend[rowId].map(Date.init(millis:)), messages: includeMessages ? messages[rowId] ?? [] : nil)
+        }
+    }
+}
+
+/// A stored value that does not read back as what was validated when it was written: an error for
+/// that read, never a trap.
+struct StoredValueError: Error, CustomStringConvertible {
+    let column: String
+    let value: String
+    var description: String { "Stored \(column) '\(value)' is not valid" }
+
+    static func date(_ row: PostgresRandomAccessRow, _ column: String) throws -> LocalDate {
+        let text = try row[column].decode(String.self)
+        guard let date = LocalDate(iso: text) else { throw StoredValueError(column: column, value: text) }
+        return date
+    }
+
+    static func time(_ row: PostgresRandomAccessRow, _ column: String) throws -> LocalTime {
+        let text = try row[column].decode(String.self)
+        guard let time = LocalTime(text: text) else { throw StoredValueError(column: column, value: text) }
+        return time
+    }
+}
+
+extension StoredMessage {
+    init(_ row: PostgresRandomAccessRow) throws {
+        self.init(
+            id: try row["id"].decode(Int64.self), publicId: try row["public_id"].decode(String.self),
+            occurrenceIndex: try row["occurrence_index"].decode(Int.self),
+            occurrenceDate: try StoredValueError.date(row, "occurrence_date"),
+            scheduledAt: Date(millis: try row["scheduled_at"].decode(Int64.self)),
+            content: try row["content"].decode(String.self),
+            status: MessageStatus(rawValue: try row["status"].decode(String.self)) ?? .pending,
+            attemptCount: try row["attempt_count"].decode(Int.self),
+            sentAt: try row["sent_at"].decode(Int64?.self).map(Date.init(millis:)),
+            failedReason: try row["failed_reason"].decode(String?.self),
+            deliveredAt: try row["delivered_at"].decode(Int64?.self).map(Date.init(millis:)),
+            readAt: try row["read_at"].decode(Int64?.self).map(Date.init(millis:)))
+    }
+}
+
+extension StoredCampaign {
+    init(
+        _ row: PostgresRandomAccessRow, tally: MessageTally, firstSendAt: Date?, nextSendAt: Date?, messages: [StoredMessage]?
+    ) throws {
+        let session = WhatsAppSession(
+            id: try row["session_public_id"].decode(String.self), name: try row["session_name"].decode(String.self),
+            ownerId: try row["session_owner_id"].decode(Int64.self),
+            createdAt: Date(millis: try row["session_created_at"].decode(Int64.self)))
+        let settings = CampaignSettings(
+            groupId: try row["group_id"].decode(String.self), groupName: try row["group_name"].decode(String.self),
+            sessionId: session.id, title: try row["title"].decode(String?.self),
+            targetAmount: try row["target_amount"].decode(String?.self),
+            schedule: Schedule(
+                startDate: try StoredValueError.date(row, "start_date"), endDate: try StoredValueError.date(row, "end_date"),
+                isRecurring: try row["is_recurring"].decode(Bool.self),
+                recurrence: Recurrence(rawValue: try row["recurrence"].decode(String.self)) ?? .daily),
+            messageTime: try StoredValueError.time(row, "message_time"),
+            timeZoneIdentifier: try row["time_zone"].decode(String.self), template: try row["template"].decode(String.self),
+            isFreeForm: try row["is_free_form"].decode(Bool.self),
+            audienceType: AudienceType(rawValue: try row["audience_type"].decode(String.self)) ?? .groups)
+        self.init(
+            id: try row["public_id"].decode(String.self), ownerId: try row["owner_id"].decode(Int64.self), session: session,
+            settings: settings, createdAt: Date(millis: try row["created_at"].decode(Int64.self)),
+            updatedAt: Date(millis: try row["updated_at"].decode(Int64.self)),
+            deletedAt: try row["deleted_at"].decode(Int64?.self).map(Date.init(millis:)), tally: tally,
+            firstSendAt: firstSendAt, nextSendAt: nextSendAt, messages: messages)
+    }
+}

@@ -1,0 +1,259 @@
+import CrierCore
+import CrierStorage
+import Foundation
+import Logging
+import PostgresNIO
+
+/// The scale-out back end: one PostgreSQL database shared by any number of Crier processes.
+///
+/// Every operation keeps the `Store` contract the SQLite store keeps; where SQLite serialises
+/// writers with one lock, this store relies on row locks, `SKIP LOCKED` claims, unique indexes and
+/// single-statement updates, so concurrent instances never double-claim or double-record.
+public final class PostgresStore: Store {
+    let client: PostgresClient
+    let logger: Logger
+    private let runner: Task<Void, Never>
+
+    /// Connects lazily: the pool opens connections when the first query needs one.
+    public init(url: PostgresURL, logger: Logger = Logger(label: "crier.postgres")) throws {
+        let client = PostgresClient(configuration: try url.clientConfiguration(), backgroundLogger: logger)
+        self.client = client
+        self.logger = logger
+        runner = Task { await client.run() }
+    }
+
+    public static func open(url: String) throws -> PostgresStore { try PostgresStore(url: PostgresURL(url)) }
+
+    /// Closes the pool's connections.
+    public func close() { runner.cancel() }
+
+    deinit { runner.cancel() }
+
+    public func migrate() async throws {
+        _ = try await PostgresMigrations.migrate(client, logger: logger)
+    }
+
+    public func ping() async throws {
+        try await client.query("SELECT 1", logger: logger)
+    }
+
+    /// A transaction on one pooled connection; the body's own error (a domain error) comes out as
+    /// itself, rolled back.
+    func transaction<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+        do {
+            return try await client.withTransaction(logger: logger) { connection in try await body(connection) }
+        } catch let error as PostgresTransactionError {
+            if let closureError = error.closureError { throw closureError }
+            throw error
+        }
+    }
+
+    /// Every row of a query run outside a transaction.
+    func rows(_ query: PostgresQuery) async throws -> [PostgresRandomAccessRow] {
+        try await client.query(query, logger: logger).collect().map { $0.makeRandomAccess() }
+    }
+
+    // MARK: Accounts
+
+    public func createUser(
+        email: String, name: String?, passwordHash: String, isAdmin: Bool, access: UserAccess, at: Date
+    ) async throws -> User {
+        let publicId = UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+        do {
+            let rows = try await rows(
+                """
+                INSERT INTO users (public_id, email, name, password_hash, is_admin, access, created_at)
+                VALUES (\(publicId), \(email), \(name), \(passwordHash), \(isAdmin), \(access.rawValue), \(at.millis))
+                RETURNING *
+                """)
+            guard let row = rows.first else { throw DomainError.emailTaken }
+            return try User(row)
+        } catch let error as PSQLError where error.serverInfo?[.sqlState] == "23505" {
+            throw DomainError.emailTaken
+        }
+    }
+
+    public func user(email: String) async throws -> User? {
+        try await rows("SELECT * FROM users WHERE lower(email) = lower(\(email))").first.map(User.init)
+    }
+
+    public func user(publicId: String) async throws -> User? {
+        try await rows("SELECT * FROM users WHERE public_id = \(publicId)").first.map(User.init)
+    }
+
+    public func passwordHash(userId: Int64) async throws -> String? {
+        try await rows("SELECT password_hash FROM users WHERE id = \(userId)").first?["password_hash"].decode(String.self)
+    }
+
+    public func setAccess(_ access: UserAccess, userId: Int64) async throws -> Bool {
+        try await transaction { connection in
+            let found = try await connection.rows(
+                "UPDATE users SET access = \(access.rawValue) WHERE id = \(userId) RETURNING id", logger: logger)
+            if access != .active {
+                try await connection.query("DELETE FROM web_sessions WHERE user_id = \(userId)", logger: logger)
+            }
+            return !found.isEmpty
+        }
+    }
+
+    public func deleteUser(userId: Int64) async throws {
+        try await transaction { connection in
+            try await connection.query(
+                """
+                DELETE FROM message_attempts WHERE message_id IN
+                    (SELECT m.id FROM messages m JOIN campaigns c ON c.id = m.campaign_id WHERE c.owner_id = \(userId))
+                """, logger: logger)
+            try await connection.query(
+                "DELETE FROM messages WHERE campaign_id IN (SELECT id FROM campaigns WHERE owner_id = \(userId))",
+                logger: logger)
+            try await connection.query("DELETE FROM campaigns WHERE owner_id = \(userId)", logger: logger)
+            try await connection.query("DELETE FROM whatsapp_sessions WHERE owner_id = \(userId)", logger: logger)
+            try await connection.query("DELETE FROM users WHERE id = \(userId)", logger: logger)
+        }
+    }
+
+    public func userCount() async throws -> Int {
+        try await rows("SELECT COUNT(*) AS n FROM users").first?["n"].decode(Int.self) ?? 0
+    }
+
+    public func users() async throws -> [User] {
+        try await rows("SELECT * FROM users ORDER BY id").map(User.init)
+    }
+
+    public func addAPIToken(userId: Int64, label: String?, tokenHash: String, at: Date) async throws -> String {
+        let publicId = String(UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(16))
+        try await client.query(
+            """
+            INSERT INTO api_tokens (public_id, user_id, label, token_hash, created_at)
+            VALUES (\(publicId), \(userId), \(label), \(tokenHash), \(at.millis))
+            """, logger: logger)
+        return publicId
+    }
+
+    public func user(apiTokenHash: String, at: Date) async throws -> User? {
+        let rows = try await rows(
+            """
+            SELECT u.*, t.id AS token_row, t.last_used_at FROM api_tokens t JOIN users u ON u.id = t.user_id
+            WHERE t.token_hash = \(apiTokenHash) AND u.access = 'active'
+            """)
+        guard let row = rows.first else { return nil }
+        let lastUsed = try row["last_used_at"].decode(Int64?.self)
+        // Noted at most once a minute, so authentication stays a read.
+        if (lastUsed ?? .min) < at.millis - 60_000 {
+            let tokenRow = try row["token_row"].decode(Int64.self)
+            try await client.query(
+                "UPDATE api_tokens SET last_used_at = \(at.millis) WHERE id = \(tokenRow)", logger: logger)
+        }
+        return try User(row)
+    }
+
+    public func apiTokens(userId: Int64) async throws -> [APITokenInfo] {
+        try await rows("SELECT * FROM api_tokens WHERE user_id = \(userId) ORDER BY id").map { row in
+            APITokenInfo(
+                id: try row["public_id"].decode(String.self), label: try row["label"].decode(String?.self),
+                createdAt: Date(millis: try row["created_at"].decode(Int64.self)),
+                lastUsedAt: try row["last_used_at"].decode(Int64?.self).map(Date.init(millis:)))
+        }
+    }
+
+    public func revokeAPIToken(id: String, userId: Int64) async throws -> Bool {
+        !(try await rows("DELETE FROM api_tokens WHERE public_id = \(id) AND user_id = \(userId) RETURNING id").isEmpty)
+    }
+
+    public func createWebSession(userId: Int64, tokenHash: String, expiresAt: Date, at: Date) async throws {
+        try await transaction { connection in
+            try await connection.query("DELETE FROM web_sessions WHERE expires_at <= \(at.millis)", logger: logger)
+            try await connection.query(
+                """
+                INSERT INTO web_sessions (token_hash, user_id, created_at, expires_at)
+                VALUES (\(tokenHash), \(userId), \(at.millis), \(expiresAt.millis))
+                """, logger: logger)
+        }
+    }
+
+    public func user(webSessionHash: String, at: Date) async throws -> User? {
+        try await rows(
+            """
+            SELECT u.* FROM web_sessions w JOIN users u ON u.id = w.user_id
+            WHERE w.token_hash = \(webSessionHash) AND w.expires_at > \(at.millis) AND u.access = 'active'
+            """
+        ).first.map(User.init)
+    }
+
+    public func deleteWebSession(tokenHash: String) async throws {
+        try await client.query("DELETE FROM web_sessions WHERE token_hash = \(tokenHash)", logger: logger)
+    }
+
+    // MARK: WhatsApp sessions
+
+    public func registerSession(name: String, ownerId: Int64, at: Date) async throws -> (session: WhatsAppSession, created: Bool) {
+        let publicId = UUID().uuidString.lowercased()
+        let inserted = try await rows(
+            """
+            INSERT INTO whatsapp_sessions (public_id, owner_id, name, created_at)
+            VALUES (\(publicId), \(ownerId), \(name), \(at.millis))
+            ON CONFLICT (name) DO NOTHING RETURNING *
+            """)
+        if let row = inserted.first { return (try WhatsAppSession(row), true) }
+        guard let row = try await rows("SELECT * FROM whatsapp_sessions WHERE name = \(name)").first else {
+            throw DomainError.sessionNameTaken
+        }
+        let existing = try WhatsAppSession(row)
+        guard existing.ownerId == ownerId else { throw DomainError.sessionNameTaken }
+        return (existing, false)
+    }
+
+    public func sessionOwner(name: String) async throws -> Int64? {
+        try await rows("SELECT owner_id FROM whatsapp_sessions WHERE name = \(name)").first?["owner_id"].decode(Int64.self)
+    }
+
+    public func sessions(ownerId: Int64) async throws -> [WhatsAppSession] {
+        try await rows("SELECT * FROM whatsapp_sessions WHERE owner_id = \(ownerId) ORDER BY id").map(WhatsAppSession.init)
+    }
+
+    public func session(idOrName: String, ownerId: Int64) async throws -> WhatsAppSession? {
+        try await rows(
+            """
+            SELECT * FROM whatsapp_sessions WHERE owner_id = \(ownerId) AND (public_id = \(idOrName) OR name = \(idOrName))
+            ORDER BY (public_id = \(idOrName)) DESC LIMIT 1
+            """
+        ).first.map(WhatsAppSession.init)
+    }
+}
+
+extension PostgresConnection {
+    /// Every row of a query in this connection's transaction.
+    func rows(_ query: PostgresQuery, logger: Logger) async throws -> [PostgresRandomAccessRow] {
+        try await self.query(query, logger: logger).collect().map { $0.makeRandomAccess() }
+    }
+}
+
+extension Date {
+    /// Milliseconds since 1970, clamped as the SQLite store clamps them.
+    var millis: Int64 {
+        let value = (timeIntervalSince1970 * 1000).rounded()
+        guard value.isFinite else { return value > 0 ? .max : .min }
+        return Int64(exactly: value) ?? (value > 0 ? .max : .min)
+    }
+    init(millis: Int64) { self.init(timeIntervalSince1970: TimeInterval(millis) / 1000) }
+}
+
+extension User {
+    init(_ row: PostgresRandomAccessRow) throws {
+        self.init(
+            id: try row["id"].decode(Int64.self), publicId: try row["public_id"].decode(String.self),
+            email: try row["email"].decode(String.self), name: try row["name"].decode(String?.self),
+            isAdmin: try row["is_admin"].decode(Bool.self),
+            createdAt: Date(millis: try row["created_at"].decode(Int64.self)),
+            access: UserAccess(rawValue: try row["access"].decode(String.self)) ?? .revoked)
+    }
+}
+
+extension WhatsAppSession {
+    init(_ row: PostgresRandomAccessRow) throws {
+        self.init(
+            id: try row["public_id"].decode(String.self), name: try row["name"].decode(String.self),
+            ownerId: try row["owner_id"].decode(Int64.self),
+            createdAt: Date(millis: try row["created_at"].decode(Int64.self)))
+    }
+}

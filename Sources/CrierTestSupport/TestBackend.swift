@@ -1,0 +1,55 @@
+import CrierPostgres
+import CrierStorage
+import Foundation
+
+/// The storage back ends a test runs on: SQLite always, PostgreSQL when `CRIER_TEST_POSTGRES_URL`
+/// names a server (CI starts one). Each store a test makes is fresh: an in-memory SQLite database,
+/// or a schema of its own in PostgreSQL.
+public enum TestBackend: String, CaseIterable, Sendable, CustomStringConvertible {
+    case sqlite
+    case postgres
+
+    public var description: String { rawValue }
+
+    /// The server tests may use, from `CRIER_TEST_POSTGRES_URL`.
+    public static var postgresURL: String? {
+        guard let url = ProcessInfo.processInfo.environment["CRIER_TEST_POSTGRES_URL"], !url.isEmpty else { return nil }
+        return url
+    }
+
+    /// The back ends available here; says once why PostgreSQL is not among them.
+    public static let available: [TestBackend] = {
+        guard postgresURL != nil else {
+            print("PostgreSQL tests skipped: set CRIER_TEST_POSTGRES_URL=postgres://… to run them (CI does)")
+            return [.sqlite]
+        }
+        return [.sqlite, .postgres]
+    }()
+
+    /// A fresh, migrated store.
+    public func makeStore() async throws -> any StoreTestSeam {
+        switch self {
+        case .sqlite:
+            let store = try SQLiteStore.inMemory()
+            try await store.migrate()
+            return store
+        case .postgres:
+            let store = try PostgresStore.open(url: try await Self.freshPostgresURL())
+            try await store.migrate()
+            return store
+        }
+    }
+
+    /// The URL of a new, empty schema on the test server (`search_path` names it).
+    public static func freshPostgresURL() async throws -> String {
+        guard let base = postgresURL else { throw TestBackendError("CRIER_TEST_POSTGRES_URL is not set") }
+        let schema = "t_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+        try await PostgresStore.createSchema(schema, url: base)
+        return base + (base.contains("?") ? "&" : "?") + "search_path=\(schema)"
+    }
+}
+
+public struct TestBackendError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
