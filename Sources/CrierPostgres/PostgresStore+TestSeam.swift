@@ -34,6 +34,20 @@ extension PostgresStore: StoreTestSeam {
 
     public func campaignCount() async throws -> Int { try await count("SELECT COUNT(*) AS n FROM campaigns") }
 
+    public func forceSent(
+        campaignId: String, occurrence: Int, gatewayMessageId: String, rawId: String, at: Date
+    ) async throws -> String {
+        try await rows(
+            """
+            UPDATE messages SET status = 'sent', sent_at = \(at.millis), gateway_message_id = \(gatewayMessageId),
+                gateway_raw_id = \(rawId)
+            WHERE occurrence_index = \(Int64(occurrence)) AND (campaign_id, schedule_version) =
+                (SELECT id, schedule_version FROM campaigns WHERE public_id = \(campaignId))
+            RETURNING public_id
+            """
+        ).first?["public_id"].decode(String.self) ?? ""
+    }
+
     private func count(_ query: PostgresQuery) async throws -> Int {
         try await rows(query).first?["n"].decode(Int.self) ?? 0
     }

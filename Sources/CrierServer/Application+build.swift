@@ -2,6 +2,7 @@ import CrierCore
 import CrierDispatch
 import CrierGateway
 import CrierHTTP
+import CrierPostgres
 import CrierService
 import CrierStorage
 import CrierWeb
@@ -15,8 +16,8 @@ public func openStore(_ location: DatabaseLocation) throws -> any Store {
     switch location {
     case .sqlite(let path):
         return try SQLiteStore.open(path: path)
-    case .postgres:
-        throw ConfigurationError("PostgreSQL is not supported by this build yet; use a SQLite file path for --database")
+    case .postgres(let url):
+        return try PostgresStore.open(url: url)
     }
 }
 
@@ -133,7 +134,7 @@ extension DatabaseLocation {
     var logDescription: String {
         switch self {
         case .sqlite(let path): "sqlite:\(path)"
-        case .postgres: "postgres (credentials hidden)"
+        case .postgres(let url): (try? PostgresURL(url).redacted) ?? "postgres (credentials hidden)"
         }
     }
 }

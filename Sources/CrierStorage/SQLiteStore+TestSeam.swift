@@ -41,4 +41,20 @@ extension SQLiteStore: StoreTestSeam {
     public func campaignCount() async throws -> Int {
         try await writer.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM campaigns") ?? 0 }
     }
+
+    public func forceSent(
+        campaignId: String, occurrence: Int, gatewayMessageId: String, rawId: String, at: Date
+    ) async throws -> String {
+        try await transaction { db in
+            let scope = """
+                occurrence_index = ? AND (campaign_id, schedule_version) =
+                    (SELECT id, schedule_version FROM campaigns WHERE public_id = ?)
+                """
+            try db.execute(
+                sql: "UPDATE messages SET status = 'sent', sent_at = ?, gateway_message_id = ?, gateway_raw_id = ? WHERE \(scope)",
+                arguments: [at.millis, gatewayMessageId, rawId, occurrence, campaignId])
+            return try String.fetchOne(db, sql: "SELECT public_id FROM messages WHERE \(scope)", arguments: [occurrence, campaignId])
+                ?? ""
+        }
+    }
 }

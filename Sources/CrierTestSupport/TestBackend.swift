@@ -26,6 +26,41 @@ public enum TestBackend: String, CaseIterable, Sendable, CustomStringConvertible
         return [.sqlite, .postgres]
     }()
 
+    /// The back end the dispatcher, HTTP and dashboard harnesses use: `CRIER_TEST_STORE=postgres`
+    /// runs those suites on PostgreSQL (CI runs them both ways); SQLite otherwise.
+    public static var harnessBackend: TestBackend {
+        ProcessInfo.processInfo.environment["CRIER_TEST_STORE"] == "postgres" ? .postgres : .sqlite
+    }
+
+    /// Where a harness's server keeps its data: a new SQLite file (`sqlite:PATH`) or a new PostgreSQL
+    /// schema (its URL), as `--database` takes it.
+    public func makeDatabaseLocation() async throws -> String {
+        switch self {
+        case .sqlite:
+            "sqlite:" + FileManager.default.temporaryDirectory.appendingPathComponent("crier-test-\(UUID()).sqlite").path
+        case .postgres:
+            try await Self.freshPostgresURL()
+        }
+    }
+
+    /// A store on a location from `makeDatabaseLocation`, migrated.
+    public static func openStore(at location: String) async throws -> any StoreTestSeam {
+        let store: any StoreTestSeam =
+            location.hasPrefix("sqlite:")
+            ? try SQLiteStore.open(path: String(location.dropFirst("sqlite:".count)))
+            : try PostgresStore.open(url: location)
+        try await store.migrate()
+        return store
+    }
+
+    /// Removes what `makeDatabaseLocation` made on disk (a PostgreSQL schema is left to the
+    /// throwaway server).
+    public static func removeDatabase(at location: String) {
+        guard location.hasPrefix("sqlite:") else { return }
+        let path = String(location.dropFirst("sqlite:".count))
+        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+    }
+
     /// A fresh, migrated store.
     public func makeStore() async throws -> any StoreTestSeam {
         switch self {

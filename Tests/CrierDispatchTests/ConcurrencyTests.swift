@@ -1,7 +1,7 @@
 import CrierCore
 import CrierDispatch
 import CrierGateway
-@testable import CrierStorage
+import CrierStorage
 import CrierTestSupport
 import Foundation
 import Logging
@@ -183,10 +183,7 @@ struct ConcurrencyTests {
             #expect(statuses.filter { $0 == .sent }.count == h.double.recorded.count)
             #expect(h.double.recorded.count >= 2, "the in-flight sends finished")
             #expect(statuses.filter { $0 == .pending }.count == 6 - h.double.recorded.count)
-            let leased: Int? = try await h.store.writer.read { db in
-                try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM messages WHERE lease_owner IS NOT NULL")
-            }
-            #expect(leased == 0)
+            #expect(try await h.store.leasedMessageCount() == 0)
         }
     }
 }

@@ -2,17 +2,17 @@ import CrierCore
 import CrierDispatch
 import CrierGateway
 import CrierService
-@testable import CrierStorage
+import CrierStorage
 import CrierTestSupport
 import Foundation
-import GRDB
 import Logging
 import Prometheus
 
-/// A dispatcher wired to an in-memory store, a manual clock and the WAHA double, with a user who owns
-/// sessions named on demand.
+/// A dispatcher wired to a fresh store (in-memory SQLite, or PostgreSQL with
+/// `CRIER_TEST_STORE=postgres`), a manual clock and the WAHA double, with a user who owns sessions
+/// named on demand.
 struct DispatchHarness {
-    let store: SQLiteStore
+    let store: any StoreTestSeam
     let clock: ManualClock
     let double: WAHADouble
     let dispatcher: Dispatcher
@@ -33,8 +33,7 @@ struct DispatchHarness {
     ) async throws {
         let clock = ManualClock(start)
         try await WAHADouble.withRunning(clock: clock, everySessionWorking: true) { double in
-            let store = try SQLiteStore.inMemory()
-            try await store.migrate()
+            let store = try await TestBackend.harnessBackend.makeStore()
             var configuration = DispatcherConfiguration()
             configuration.sendGap = 0...0
             configuration.recheckInterval = 0.05
@@ -84,9 +83,10 @@ struct DispatchHarness {
         return message
     }
 
-    /// Raw columns the API does not show.
-    func column<T: DatabaseValueConvertible & Sendable>(_ name: String, messageId: Int64) async throws -> T? {
-        try await store.writer.read { db in try T.fetchOne(db, sql: "SELECT \(name) FROM messages WHERE id = ?", arguments: [messageId]) }
+    /// Dispatch bookkeeping the API does not show.
+    func internals(_ messageId: Int64) async throws -> MessageInternals {
+        guard let internals = try await store.internals(ofMessage: messageId) else { throw HarnessError("no message") }
+        return internals
     }
 
     func metricsText() -> String { registry.emitToString() }

@@ -23,7 +23,7 @@ struct OutcomeTests {
             #expect(message.sentAt?.iso == "2030-01-01T09:00:00Z")
             #expect(h.double.recorded.map(\.text) == ["0 days left"])
             #expect(h.double.recorded.first?.chatId == "120363025@g.us")
-            #expect(try await h.column("gateway_message_id", messageId: message.id) == h.double.recorded.first?.id)
+            #expect(try await h.internals(message.id).gatewayMessageId == h.double.recorded.first?.id)
             #expect(message.attempts.map(\.outcome.rawValue) == ["sent"])
             #expect(try await h.store.campaign(id: id, ownerId: h.user.id)?.status == .completed)
             #expect(h.metricsText().contains("crier_messages_sent_total 1"))
@@ -80,7 +80,7 @@ struct OutcomeTests {
             await h.dispatcher.dispatchDue()
             var message = try await h.message(id)
             #expect(message.status == .pending)
-            #expect(try await h.column("needs_reconcile", messageId: message.id) == true)
+            #expect(try await h.internals(message.id).needsReconcile)
 
             h.clock.advance(by: 40)  // the question is asked only once the uncertain send can no longer complete
             await h.dispatcher.dispatchDue()
@@ -89,7 +89,7 @@ struct OutcomeTests {
             #expect(h.double.recorded.count == 1)
             #expect(h.double.sendRequests == (row.wentOut ? 1 : 2))
             #expect(message.attempts.map(\.outcome.rawValue) == ["ambiguous", row.wentOut ? "reconciled" : "sent"])
-            #expect(try await h.column("gateway_message_id", messageId: message.id) == h.double.recorded.first?.id)
+            #expect(try await h.internals(message.id).gatewayMessageId == h.double.recorded.first?.id)
         }
     }
 
@@ -154,11 +154,11 @@ struct OutcomeTests {
         }, { $0.maxAttempts = 3 }) { h in
             let id = try await h.schedule()
             h.clock.set(Date(iso: "2030-01-01T09:00:00Z"))
-            var nextAttempts: [Int64] = []
+            var nextAttempts: [Double] = []
             for _ in 0..<3 {
                 await h.dispatcher.dispatchDue()
                 let message = try await h.message(id)
-                if let next: Int64 = try await h.column("next_attempt_at", messageId: message.id) { nextAttempts.append(next) }
+                nextAttempts.append((try await h.internals(message.id).nextAttemptAt.timeIntervalSince1970 * 1000).rounded())
                 h.clock.advance(by: 300)
             }
             let message = try await h.message(id)
@@ -167,7 +167,7 @@ struct OutcomeTests {
             #expect(message.attempts.map(\.outcome.rawValue) == ["retry", "retry", "failed"])
             // Backoff doubles: 5 s then 10 s after each attempt, at the fixed jitter midpoint (×0.75).
             let start = Date(iso: "2030-01-01T09:00:00Z").timeIntervalSince1970 * 1000
-            #expect(nextAttempts.prefix(2).map { Double($0) - start } == [3750, 300_000 + 7500])
+            #expect(nextAttempts.prefix(2).map { $0 - start } == [3750, 300_000 + 7500])
             #expect(h.metricsText().contains(#"crier_messages_retried_total{reason="gateway_unreachable"} 2"#))
         }
     }
@@ -220,7 +220,7 @@ struct OutcomeTests {
             await h.dispatcher.dispatchDue()
             var message = try await h.message(id)
             #expect(message.status == .pending && message.attempts.map(\.outcome) == [.ambiguous])
-            let reserved: String? = try await h.column("reserved_message_id", messageId: message.id)
+            let reserved = try await h.internals(message.id).reservedMessageId
             #expect((reserved != nil) == (engine != .webjs), "ids are reserved where the engine takes them")
 
             h.clock.advance(by: 10)

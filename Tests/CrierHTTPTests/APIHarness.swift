@@ -5,17 +5,19 @@ import CrierService
 import CrierStorage
 import CrierTestSupport
 import Foundation
-import GRDB
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import Logging
 import NIOCore
 
-/// A server built by `buildApplication` on a fresh SQLite file, with two users (ada, bob), a session
-/// each, a manual clock, and a small client speaking JSON.
+/// A server built by `buildApplication` on a fresh database (SQLite, or PostgreSQL with
+/// `CRIER_TEST_STORE=postgres`), with two users (ada, bob), a session each, a manual clock, and a
+/// small client speaking JSON.
 struct APIHarness {
-    let databasePath: String
+    /// `--database`'s form of where the data is.
+    let database: String
+    let store: any StoreTestSeam
     let clock: ManualClock
     let adaToken: String
     let bobToken: String
@@ -24,10 +26,9 @@ struct APIHarness {
     static let bobSession = "bob-phone"
 
     static func make(now: String = "2026-11-25T10:00:00Z") async throws -> APIHarness {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("crier-http-\(UUID()).sqlite").path
+        let database = try await TestBackend.harnessBackend.makeDatabaseLocation()
         let clock = ManualClock(now)
-        let store = try SQLiteStore.open(path: path)
-        try await store.migrate()
+        let store = try await TestBackend.openStore(at: database)
         let accounts = AccountService(store: store, clock: clock, passwordHashCost: 4)
         var tokens: [String] = []
         for (email, session) in [("ada@example.com", adaSession), ("bob@example.com", bobSession)] {
@@ -35,12 +36,11 @@ struct APIHarness {
             tokens.append(try await accounts.createToken(email: email, label: "test"))
             _ = try await store.registerSession(name: session, ownerId: user.id, at: clock.now())
         }
-        return APIHarness(databasePath: path, clock: clock, adaToken: tokens[0], bobToken: tokens[1])
+        return APIHarness(database: database, store: store, clock: clock, adaToken: tokens[0], bobToken: tokens[1])
     }
 
     /// Adds a user with a token; returns the token.
     func addUser(_ email: String, isAdmin: Bool) async throws -> String {
-        let store = try SQLiteStore.open(path: databasePath)
         let accounts = AccountService(store: store, clock: clock, passwordHashCost: 4)
         _ = try await accounts.addUser(email: email, name: nil, password: "password1", isAdmin: isAdmin)
         return try await accounts.createToken(email: email, label: "test")
@@ -52,7 +52,7 @@ struct APIHarness {
         _ body: @Sendable (APIClient) async throws -> Value
     ) async throws -> Value {
         var configuration = ServerConfiguration()
-        configuration.database = .sqlite(path: databasePath)
+        configuration.database = try DatabaseLocation(database)
         configure(&configuration)
         let app = try await buildApplication(configuration, clock: clock, logger: Logger(label: "test"))
         return try await app.test(testing) { client in
@@ -62,41 +62,17 @@ struct APIHarness {
 
     /// Sets a message's status directly in the database, standing in for the dispatcher.
     func setMessageStatus(_ status: MessageStatus, campaignId: String, occurrence: Int = 0) async throws {
-        let queue = try DatabaseQueue(path: databasePath)
-        try await queue.write { db in
-            try db.execute(
-                sql: """
-                    UPDATE messages SET status = ? WHERE occurrence_index = ?
-                    AND campaign_id = (SELECT id FROM campaigns WHERE public_id = ?)
-                    """,
-                arguments: [status.rawValue, occurrence, campaignId])
-        }
+        try await store.forceStatus(status, campaignId: campaignId, occurrence: occurrence)
     }
 
     /// The id of a message of the campaign, with its gateway id set as if it had been sent.
     func markSent(campaignId: String, occurrence: Int = 0, gatewayId: String) async throws -> String {
-        let queue = try DatabaseQueue(path: databasePath)
-        let sentAt = Int64(clock.now().timeIntervalSince1970 * 1000)
-        return try await queue.write { db in
-            try db.execute(
-                sql: """
-                    UPDATE messages SET status = 'sent', sent_at = ?, gateway_message_id = ?, gateway_raw_id = ?
-                    WHERE occurrence_index = ? AND campaign_id = (SELECT id FROM campaigns WHERE public_id = ?)
-                    """,
-                arguments: [sentAt, gatewayId, String(gatewayId.split(separator: "_")[2]), occurrence, campaignId])
-            return try String.fetchOne(
-                db,
-                sql: """
-                    SELECT public_id FROM messages WHERE occurrence_index = ?
-                    AND campaign_id = (SELECT id FROM campaigns WHERE public_id = ?)
-                    """,
-                arguments: [occurrence, campaignId]) ?? ""
-        }
+        try await store.forceSent(
+            campaignId: campaignId, occurrence: occurrence, gatewayMessageId: gatewayId,
+            rawId: String(gatewayId.split(separator: "_")[2]), at: clock.now())
     }
 
-    func cleanUp() {
-        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: databasePath + suffix) }
-    }
+    func cleanUp() { TestBackend.removeDatabase(at: database) }
 }
 
 /// Which caller a request comes from.

@@ -107,7 +107,7 @@ struct OperationsTests {
     func specMatchesRouter() async throws {
         let harness = try await APIHarness.make()
         defer { harness.cleanUp() }
-        let store = try openStore(.sqlite(path: harness.databasePath))
+        let store = harness.store
         let router = buildRouter(
             makeComponents(ServerConfiguration(), store: store, clock: SystemWallClock(), logger: Logger(label: "test"))
                 .dependencies)

@@ -11,23 +11,24 @@ import Logging
 import NIOCore
 import Synchronization
 
-/// A server built by `buildApplication` (console gateway) on a fresh SQLite file, and browsers that
-/// keep cookies and post forms with their CSRF token like a real one.
+/// A server built by `buildApplication` (console gateway) on a fresh database (SQLite, or PostgreSQL
+/// with `CRIER_TEST_STORE=postgres`), and browsers that keep cookies and post forms with their CSRF
+/// token like a real one.
 struct WebHarness {
-    let databasePath: String
+    /// `--database`'s form of where the data is.
+    let database: String
     let clock: ManualClock
-    let store: SQLiteStore
+    let store: any StoreTestSeam
     let accounts: AccountService
 
     static let password = "password1"
 
     static func make(now: String = "2026-11-25T10:00:00Z") async throws -> WebHarness {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("crier-web-\(UUID()).sqlite").path
+        let database = try await TestBackend.harnessBackend.makeDatabaseLocation()
         let clock = ManualClock(now)
-        let store = try SQLiteStore.open(path: path)
-        try await store.migrate()
+        let store = try await TestBackend.openStore(at: database)
         return WebHarness(
-            databasePath: path, clock: clock, store: store,
+            database: database, clock: clock, store: store,
             accounts: AccountService(store: store, clock: clock, passwordHashCost: 4))
     }
 
@@ -43,16 +44,14 @@ struct WebHarness {
         _ body: @Sendable (any TestClientProtocol) async throws -> Value
     ) async throws -> Value {
         var configuration = ServerConfiguration()
-        configuration.database = .sqlite(path: databasePath)
+        configuration.database = try DatabaseLocation(database)
         configuration.passwordHashCost = 4
         configure(&configuration)
         let app = try await buildApplication(configuration, clock: clock, logger: Logger(label: "test"))
         return try await app.test(testing) { client in try await body(client) }
     }
 
-    func cleanUp() {
-        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: databasePath + suffix) }
-    }
+    func cleanUp() { TestBackend.removeDatabase(at: database) }
 }
 
 /// A page as the browser received it.
