@@ -51,6 +51,8 @@ public final class Dispatcher: Service, Sendable {
         await withGracefulShutdownHandler {
             await withDiscardingTaskGroup { group in
                 group.addTask { await self.renewLeases() }
+                // Another request, or another instance, changed what is due: look now.
+                group.addTask { await self.store.changes.follow { _ in self.wakeUp.signal() } }
                 while !Task.isShuttingDownGracefully && !Task.isCancelled {
                     let saturated = await self.pass { session in group.addTask { await self.runLane(session) } }
                     await self.waitForWork(saturated: saturated)

@@ -16,13 +16,13 @@ public struct APIDependencies: Sendable {
     public let webhookSecret: String?
     /// Prometheus text exposition of every metric.
     public let renderMetrics: @Sendable () -> String
-    /// Wakes the dispatcher (a session came back).
-    public let wakeDispatcher: @Sendable () -> Void
+    /// Wakes the dispatchers (a session came back).
+    public let wakeDispatcher: @Sendable () async -> Void
 
     public init(
         store: any Store, gateway: any Gateway, gatewayHealth: GatewayHealth, clock: any WallClock,
         campaigns: CampaignService, sessions: SessionService, accounts: AccountService, webhookSecret: String?,
-        renderMetrics: @escaping @Sendable () -> String, wakeDispatcher: @escaping @Sendable () -> Void
+        renderMetrics: @escaping @Sendable () -> String, wakeDispatcher: @escaping @Sendable () async -> Void
     ) {
         self.store = store
         self.gateway = gateway

@@ -13,12 +13,14 @@ public final class PostgresStore: Store {
     let client: PostgresClient
     let logger: Logger
     private let runner: Task<Void, Never>
+    public let changes: any ChangeFeed
 
     /// Connects lazily: the pool opens connections when the first query needs one.
     public init(url: PostgresURL, logger: Logger = Logger(label: "crier.postgres")) throws {
         let client = PostgresClient(configuration: try url.clientConfiguration(), backgroundLogger: logger)
         self.client = client
         self.logger = logger
+        changes = PostgresChangeFeed(client: client, logger: logger)
         runner = Task { await client.run() }
     }
 

@@ -97,13 +97,13 @@ func makeComponents(
         store: store, gateway: gateway, gatewayHealth: health, clock: clock,
         campaigns: CampaignService(
             store: store, clock: clock, validator: CampaignValidator(defaultTimeZone: configuration.defaultTimeZone),
-            onScheduleChange: { wakeUp.signal() }),
+            onScheduleChange: { await store.changes.announce(.scheduleChanged) }),
         sessions: SessionService(
             store: store, gateway: gateway, clock: clock, webhook: configuration.sessionWebhook),
         accounts: AccountService(store: store, clock: clock, passwordHashCost: configuration.passwordHashCost),
         webhookSecret: configuration.webhookSecret,
         renderMetrics: { registry.emitToString() },
-        wakeDispatcher: { wakeUp.signal() })
+        wakeDispatcher: { await store.changes.announce(.sessionRecovered) })
     services.append(dispatcher)
     return ServerComponents(
         store: store, gateway: gateway, dispatcher: dispatcher, dependencies: dependencies, services: services)

@@ -10,11 +10,11 @@ public struct CampaignService: Sendable {
     let store: any Store
     let clock: any WallClock
     let validator: CampaignValidator
-    let onScheduleChange: @Sendable () -> Void
+    let onScheduleChange: @Sendable () async -> Void
 
     public init(
         store: any Store, clock: any WallClock, validator: CampaignValidator,
-        onScheduleChange: @escaping @Sendable () -> Void = {}
+        onScheduleChange: @escaping @Sendable () async -> Void = {}
     ) {
         self.store = store
         self.clock = clock
@@ -53,7 +53,7 @@ public struct CampaignService: Sendable {
             campaigns.append(NewCampaign(settings: settings, messages: try CampaignPlanner.plan(settings, now: now)))
         }
         let ids = try await store.createCampaigns(ownerId: user.id, session: session, campaigns, at: now)
-        onScheduleChange()
+        await onScheduleChange()
         return ids
     }
 
@@ -73,13 +73,13 @@ public struct CampaignService: Sendable {
         let now = clock.now()
         let messages = try CampaignPlanner.plan(settings, now: now)
         try await store.replaceSchedule(campaignId: id, ownerId: user.id, settings: settings, messages: messages, at: now)
-        onScheduleChange()
+        await onScheduleChange()
     }
 
     /// Soft-deletes the campaign and cancels what it has not sent.
     public func delete(id: String, for user: User) async throws {
         try await store.deleteCampaign(campaignId: id, ownerId: user.id, at: clock.now())
-        onScheduleChange()
+        await onScheduleChange()
     }
 
     public func campaign(id: String, for user: User) async throws -> StoredCampaign {

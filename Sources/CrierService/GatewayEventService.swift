@@ -25,9 +25,9 @@ public struct GatewayEventService: Sendable {
     let store: any DispatchStore
     let clock: any WallClock
     /// Called when a session reports WORKING, so waiting messages go out at once.
-    let sessionRecovered: @Sendable () -> Void
+    let sessionRecovered: @Sendable () async -> Void
 
-    public init(store: any DispatchStore, clock: any WallClock, sessionRecovered: @escaping @Sendable () -> Void) {
+    public init(store: any DispatchStore, clock: any WallClock, sessionRecovered: @escaping @Sendable () async -> Void) {
         self.store = store
         self.clock = clock
         self.sessionRecovered = sessionRecovered
@@ -47,7 +47,7 @@ public struct GatewayEventService: Sendable {
             try await store.recordAck(session: session, rawMessageId: messageId.raw, level: level, at: at)
         case .sessionStatus(let session, let status):
             try await store.recordSessionStatus(name: session, status: status, at: at)
-            if status == SessionStatus.working.rawValue { sessionRecovered() }
+            if status == SessionStatus.working.rawValue { await sessionRecovered() }
         case .ignored:
             break
         }

@@ -105,6 +105,8 @@ public struct AttemptLog: Hashable, Sendable {
 
 /// The dispatcher's view of the store: claims with leases and fencing, outcomes, recovery, acks.
 public protocol DispatchStore: Sendable {
+    /// Where dispatchers hear that something changed (in this process, or any sharing the database).
+    var changes: any ChangeFeed { get }
     /// Atomically claims up to `limit` pending messages due at `now`, oldest due first, leased to
     /// `owner` until `leaseUntil`.
     func claimDueMessages(now: Date, limit: Int, owner: String, leaseUntil: Date) async throws -> [ClaimedMessage]

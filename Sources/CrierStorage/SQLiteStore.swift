@@ -5,6 +5,7 @@ import GRDB
 /// The embedded back end: one SQLite file in WAL mode (or memory, for tests).
 public final class SQLiteStore: Store {
     let writer: any DatabaseWriter
+    public let changes: any ChangeFeed = LocalChangeFeed()
 
     /// Opens (creating if needed) the database file at `path`. A new file is readable by its owner
     /// only (0600): it holds password and token hashes. SQLite gives its WAL and shared-memory files

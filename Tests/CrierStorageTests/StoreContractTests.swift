@@ -1,6 +1,7 @@
 import CrierCore
 import CrierTestSupport
 import Foundation
+import Synchronization
 import GRDB
 import Testing
 
@@ -336,6 +337,41 @@ extension StoreContractTests {
         #expect(internals.nextAttemptAt == due.addingTimeInterval(35), "asked about only once a late send can no longer land")
         #expect(try await c.store.leasedMessageCount() == 0)
     }
+}
+
+extension StoreContractTests {
+    @Test("the change feed reaches this process's followers, and with PostgreSQL every instance's", arguments: TestBackend.available)
+    func changeFeed(_ backend: TestBackend) async throws {
+        let location = try await backend.makeDatabaseLocation()
+        defer { TestBackend.removeDatabase(at: location) }
+        let here = try await TestBackend.openStore(at: location)
+        let elsewhere = try await TestBackend.openStore(at: location)
+        let heard = Heard()
+        let follower = Task { await here.changes.follow { change in heard.withLock { $0.append(change) } } }
+        defer { follower.cancel() }
+        func waitFor(_ count: Int) async throws {
+            for _ in 0..<200 where heard.withLock({ $0.count }) < count {
+                // Announced until heard: a follower that is still subscribing misses the first ones.
+                try await Task.sleep(for: .milliseconds(25))
+            }
+        }
+        for _ in 0..<40 where heard.withLock({ $0.isEmpty }) {
+            await here.changes.announce(.scheduleChanged)
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        #expect(heard.withLock { $0.first } == .scheduleChanged)
+        guard backend == .postgres else { return }
+        let before = heard.withLock { $0.count }
+        await elsewhere.changes.announce(.sessionRecovered)
+        try await waitFor(before + 1)
+        #expect(heard.withLock { $0.last } == .sessionRecovered, "another instance's announcement arrives")
+    }
+}
+
+/// What a follower heard.
+final class Heard: Sendable {
+    private let changes = Mutex<[StoreChange]>([])
+    func withLock<T: Sendable>(_ body: (inout [StoreChange]) -> T) -> T { changes.withLock { body(&$0) } }
 }
 
 @Suite("SQLite specifics")
