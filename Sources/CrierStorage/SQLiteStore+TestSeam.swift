@@ -38,6 +38,12 @@ extension SQLiteStore: StoreTestSeam {
         }
     }
 
+    public func attemptCount(outcome: AttemptOutcome) async throws -> Int {
+        try await writer.read { db in
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM message_attempts WHERE outcome = ?", arguments: [outcome]) ?? 0
+        }
+    }
+
     public func campaignCount() async throws -> Int {
         try await writer.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM campaigns") ?? 0 }
     }

@@ -14,6 +14,8 @@ public protocol StoreTestSeam: Store {
     func leasedMessageCount() async throws -> Int
     /// How many campaign rows exist, deleted or not.
     func campaignCount() async throws -> Int
+    /// How many attempt lines have this outcome (`lease_expired`: claims recovered from a dead process).
+    func attemptCount(outcome: AttemptOutcome) async throws -> Int
     /// Records one message as sent with these gateway ids, standing in for the dispatcher; returns
     /// the message's public id.
     func forceSent(campaignId: String, occurrence: Int, gatewayMessageId: String, rawId: String, at: Date) async throws -> String
