@@ -1,6 +1,9 @@
 import CrierCore
 import Foundation
 import GRDB
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The embedded back end: one SQLite file in WAL mode (or memory, for tests).
 public final class SQLiteStore: Store {
@@ -34,9 +37,22 @@ public final class SQLiteStore: Store {
 
     init(writer: any DatabaseWriter) { self.writer = writer }
 
+    /// Processes sharing the file (`crier migrate` beside a starting server) take turns: the migrator
+    /// reads what is applied and then applies the rest, which two processes must not interleave.
     public func migrate() async throws {
         try await writer.write { _ in }  // opens the file before the migrator looks at it
-        try SQLiteMigrations.migrator.migrate(writer)
+        try withFileLock(writer.path) { try SQLiteMigrations.migrator.migrate(writer) }
+    }
+
+    /// Runs `body` holding an exclusive `flock` on the file at `path` (independent of SQLite's own
+    /// locks); a database without a file (in memory) needs none.
+    private func withFileLock<T>(_ path: String, _ body: () throws -> T) throws -> T {
+        let descriptor = Glibc.open(path, O_RDONLY)
+        guard descriptor >= 0 else { return try body() }
+        defer { Glibc.close(descriptor) }
+        flock(descriptor, LOCK_EX)
+        defer { flock(descriptor, LOCK_UN) }
+        return try body()
     }
 
     public func ping() async throws {

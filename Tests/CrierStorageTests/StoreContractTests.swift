@@ -340,6 +340,19 @@ extension StoreContractTests {
 }
 
 extension StoreContractTests {
+    @Test("instances migrating at once apply each migration once", arguments: TestBackend.available)
+    func concurrentMigrations(_ backend: TestBackend) async throws {
+        let location = try await backend.makeDatabaseLocation()
+        defer { TestBackend.removeDatabase(at: location) }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<4 { group.addTask { _ = try await TestBackend.openStore(at: location) } }
+            try await group.waitForAll()
+        }
+        let store = try await TestBackend.openStore(at: location)
+        _ = try await store.createUser(email: "a@b.c", name: nil, passwordHash: "x", isAdmin: false, at: Date())
+        #expect(try await store.userCount() == 1)
+    }
+
     @Test("the change feed reaches this process's followers, and with PostgreSQL every instance's", arguments: TestBackend.available)
     func changeFeed(_ backend: TestBackend) async throws {
         let location = try await backend.makeDatabaseLocation()
