@@ -14,12 +14,19 @@ public final class PostgresStore: Store {
     let logger: Logger
     private let runner: Task<Void, Never>
     public let changes: any ChangeFeed
+    let url: PostgresURL
+    /// Where it connects, without the password (error messages).
+    var address: String { url.redacted }
 
-    /// Connects lazily: the pool opens connections when the first query needs one.
+    /// Connects lazily: the pool opens connections when the first query needs one. The pool's own
+    /// logging is kept to errors: a failure reaches the caller as a thrown error instead.
     public init(url: PostgresURL, logger: Logger = Logger(label: "crier.postgres")) throws {
-        let client = PostgresClient(configuration: try url.clientConfiguration(), backgroundLogger: logger)
+        var poolLogger = logger
+        poolLogger.logLevel = .error
+        let client = PostgresClient(configuration: try url.clientConfiguration(), backgroundLogger: poolLogger)
         self.client = client
         self.logger = logger
+        self.url = url
         changes = PostgresChangeFeed(client: client, logger: logger)
         runner = Task { await client.run() }
     }
@@ -31,8 +38,23 @@ public final class PostgresStore: Store {
 
     deinit { runner.cancel() }
 
+    /// Checks that the server answers (one clear error within seconds when it does not), then
+    /// applies pending migrations.
     public func migrate() async throws {
+        try await checkReachable()
         _ = try await PostgresMigrations.migrate(client, logger: logger)
+    }
+
+    /// One direct connection first: a refused connection, an unknown role or database fails at
+    /// once with the server's reason, instead of the pool's minute of silent retries.
+    func checkReachable() async throws {
+        do {
+            let connection = try await PostgresConnection.connect(
+                configuration: try url.connectionConfiguration(), id: 0, logger: logger)
+            try await connection.close()
+        } catch let error as PSQLError {
+            throw PostgresUnavailable(address: address, reason: error.plainReason)
+        }
     }
 
     public func ping() async throws {
@@ -220,6 +242,25 @@ public final class PostgresStore: Store {
             ORDER BY (public_id = \(idOrName)) DESC LIMIT 1
             """
         ).first.map(WhatsAppSession.init)
+    }
+}
+
+/// The database cannot be reached: said in one line, with where and why.
+public struct PostgresUnavailable: Error, CustomStringConvertible {
+    public let address: String
+    public let reason: String
+    public var description: String { "PostgreSQL at \(address) is unreachable: \(reason)" }
+}
+
+extension PSQLError {
+    /// The server's message, or the connection failure, without the query and its bindings.
+    var plainReason: String {
+        if let message = serverInfo?[.message] { return message }
+        if let underlying {
+            let text = "\(underlying)"
+            return text.contains("Connection refused") ? "connection refused (is PostgreSQL running there?)" : text
+        }
+        return "\(code)"
     }
 }
 

@@ -3,6 +3,20 @@ import Testing
 
 @Suite("crier command line, as a real process", .serialized)
 struct CLITests {
+    @Test("an unreachable PostgreSQL is one line naming it, at once, without the password")
+    func unreachablePostgres() async throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let started = ContinuousClock.now
+        let result = try await CrierProcess.run(
+            ["migrate", "--database", "postgres://crier:s3cret@127.0.0.1:1/crier"], directory: dir)
+        #expect(result.status == 1)
+        #expect(result.stderr == "Error: PostgreSQL at postgres://crier@127.0.0.1:1/crier is unreachable: "
+            + "connection refused (is PostgreSQL running there?)\n")
+        #expect(!result.stderr.contains("s3cret"))
+        #expect(ContinuousClock.now - started < .seconds(20))
+    }
+
     @Test("user add reads the password from stdin; token create prints only the token; list and revoke")
     func userAndToken() async throws {
         let dir = try temporaryDirectory()
