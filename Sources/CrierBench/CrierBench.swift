@@ -54,8 +54,15 @@ struct DispatchBench: AsyncParsableCommand {
     @Option(help: "Which WAHA engine the double answers as: gows, noweb or webjs.") var engine = "gows"
     @Option(help: "Fraction of sends WAHA completes only after the client timed out (e.g. 0.1).")
     var lateCompletions = 0.0
+    @Option(help: "postgres://… to run on PostgreSQL (each run in a new schema); SQLite in a temporary file otherwise.")
+    var database: String?
+    @Option(help: "Dispatchers sharing the database, each with its own store and connection pool (PostgreSQL only).")
+    var instances = 1
 
     func validate() throws {
+        guard instances >= 1, instances == 1 || database != nil else {
+            throw ValidationError("--instances above 1 needs --database postgres://…")
+        }
         guard ["gows", "noweb", "webjs"].contains(engine) else { throw ValidationError("--engine: gows, noweb or webjs") }
         guard (0...1).contains(lateCompletions) else { throw ValidationError("--late-completions: a fraction from 0 to 1") }
     }
@@ -68,9 +75,10 @@ struct DispatchBench: AsyncParsableCommand {
             results.append(result)
         }
         print(String(
-            format: "median of %d runs: %.0f messages/s, lateness p50 %.3f s, p99 %.3f s, max %.3f s (setup %.1f s)",
+            format: "median of %d runs: %.0f messages/s, lateness p50 %.3f s, p99 %.3f s, max %.3f s (setup %.1f s); "
+                + "PostgreSQL CPU %.1f s",
             runs, median(results.map(\.throughput)), median(results.map(\.p50)), median(results.map(\.p99)),
-            median(results.map(\.max)), median(results.map(\.setup))))
+            median(results.map(\.max)), median(results.map(\.setup)), median(results.map(\.databaseCPU))))
     }
 
     struct Result {
@@ -83,19 +91,31 @@ struct DispatchBench: AsyncParsableCommand {
         let duplicates: Int
         let reconciled: Int
         let failed: Int
+        /// CPU seconds the PostgreSQL server spent during dispatch (0 on SQLite).
+        let databaseCPU: Double
         var line: String {
             String(format: "%.0f messages/s, lateness p50 %.3f s, p99 %.3f s, max %.3f s (setup %.1f s); "
-                   + "%d duplicates, %d reconciled, %d failed",
-                   throughput, p50, p99, max, setup, duplicates, reconciled, failed)
+                   + "%d duplicates, %d reconciled, %d failed; PostgreSQL CPU %.1f s",
+                   throughput, p50, p99, max, setup, duplicates, reconciled, failed, databaseCPU)
         }
     }
 
+    /// The stores the dispatchers use (one per instance) on one fresh database, and how to clean up.
+    func openStores() async throws -> (stores: [any StoreTestSeam], remove: () -> Void) {
+        guard let database else {
+            let location = try await TestBackend.sqlite.makeDatabaseLocation()
+            return ([try await TestBackend.openStore(at: location)], { TestBackend.removeDatabase(at: location) })
+        }
+        let url = try await TestBackend.freshPostgresURL(base: database)
+        var stores: [any StoreTestSeam] = []
+        for _ in 0..<instances { stores.append(try await TestBackend.openStore(at: url)) }
+        return (stores, {})
+    }
+
     func measure() async throws -> Result {
-        let database = try BenchDatabase()
-        defer { database.remove() }
-        let store = database.store
-        try await store.migrate()
-        let reader = database.reader
+        let (stores, remove) = try await openStores()
+        defer { remove() }
+        let store = stores[0]
 
         let due = Date(timeIntervalSince1970: 1_893_488_400)  // 2030-01-01T09:00:00Z
         let setupStarted = ContinuousClock.now
@@ -129,33 +149,30 @@ struct DispatchBench: AsyncParsableCommand {
             }
             var logger = Logger(label: "bench")
             logger.logLevel = .error
-            let httpClient = WAHAClient.makeHTTPClient(maxConnections: maxInFlight)
-            let dispatcher = Dispatcher(
-                store: store,
-                gateway: WAHAClient(baseURL: double.baseURL, apiKey: nil, httpClient: httpClient, sendTimeout: sendTimeout),
-                clock: clock,
-                configuration: configuration, health: GatewayHealth(),
-                metrics: DispatchMetrics(registry: PrometheusCollectorRegistry()), wakeUp: WakeUpSignal(), logger: logger)
-            let group = ServiceGroup(configuration: .init(services: [dispatcher], logger: logger))
+            let httpClient = WAHAClient.makeHTTPClient(maxConnections: maxInFlight * stores.count)
+            let dispatchers = stores.map { store in
+                Dispatcher(
+                    store: store,
+                    gateway: WAHAClient(baseURL: double.baseURL, apiKey: nil, httpClient: httpClient, sendTimeout: sendTimeout),
+                    clock: clock,
+                    configuration: configuration, health: GatewayHealth(),
+                    metrics: DispatchMetrics(registry: PrometheusCollectorRegistry()), wakeUp: WakeUpSignal(), logger: logger)
+            }
+            let group = ServiceGroup(configuration: .init(services: dispatchers, logger: logger))
+            let databaseCPUBefore = DatabaseServerCPU.seconds()
             try await withThrowingTaskGroup(of: Void.self) { tasks in
                 tasks.addTask { try await group.run() }
-                while try await reader.read({ db in
-                    try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM messages WHERE status IN ('pending', 'sending')")
-                }) ?? 0 > 0 {
+                while try await store.messageCount(status: .pending) + store.messageCount(status: .sending) > 0 {
                     try await Task.sleep(for: .milliseconds(50))
                 }
                 await group.triggerGracefulShutdown()
                 try await tasks.waitForAll()
             }
+            let databaseCPU = DatabaseServerCPU.seconds() - databaseCPUBefore
             try await httpClient.shutdown()
-            let lateness = try await reader.read { db in
-                try Double.fetchAll(
-                    db, sql: "SELECT (sent_at - scheduled_at) / 1000.0 FROM messages WHERE status = 'sent' ORDER BY 1")
-            }
-            let (failed, reconciled) = try await reader.read { db in
-                (try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM messages WHERE status IN ('failed', 'missed')") ?? 0,
-                 try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM message_attempts WHERE outcome = 'reconciled'") ?? 0)
-            }
+            let lateness = try await Self.lateness(store).sorted()
+            let failed = try await store.messageCount(status: .failed) + store.messageCount(status: .missed)
+            let reconciled = try await store.attemptCount(outcome: .reconciled)
             let texts = double.recorded.map(\.text)
             let duplicates = texts.count - Set(texts).count
             guard lateness.count + failed == messages else {
@@ -167,8 +184,45 @@ struct DispatchBench: AsyncParsableCommand {
             return Result(
                 throughput: Double(messages) / last, p50: percentile(0.5), p99: percentile(0.99), max: last,
                 setup: Double(setup.components.seconds) + Double(setup.components.attoseconds) / 1e18,
-                duplicates: duplicates, reconciled: reconciled, failed: failed)
+                duplicates: duplicates, reconciled: reconciled, failed: failed, databaseCPU: databaseCPU)
         }
+    }
+
+    /// Seconds from due to sent of every sent message, read through the Store API (any back end).
+    static func lateness(_ store: any StoreTestSeam) async throws -> [Double] {
+        guard let owner = try await store.user(email: "ops@example.com") else { return [] }
+        var lateness: [Double] = []
+        var cursor: String?
+        repeat {
+            let page = try await store.campaigns(
+                ownerId: owner.id, listing: .completed, limit: 500, cursor: cursor, includeMessages: true)
+            for message in page.campaigns.flatMap({ $0.messages ?? [] }) {
+                if let sentAt = message.sentAt { lateness.append(sentAt.timeIntervalSince(message.scheduledAt)) }
+            }
+            cursor = page.nextCursor
+        } while cursor != nil
+        return lateness
+    }
+}
+
+/// CPU seconds used so far by every `postgres` process on this machine (the benchmark's database
+/// server), read from /proc; 0 where there is none.
+enum DatabaseServerCPU {
+    static func seconds() -> Double {
+        let ticksPerSecond = Double(sysconf(Int32(_SC_CLK_TCK)))
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return 0 }
+        var ticks = 0.0
+        for pid in entries where pid.allSatisfy(\.isNumber) {
+            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+                let open = stat.firstIndex(of: "("), let close = stat.lastIndex(of: ")"),
+                stat[stat.index(after: open)..<close] == "postgres"
+            else { continue }
+            let fields = stat[stat.index(close, offsetBy: 2)...].split(separator: " ")
+            // utime and stime are fields 14 and 15 of the line, 12 and 13 after the command.
+            guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { continue }
+            ticks += user + system
+        }
+        return ticks / ticksPerSecond
     }
 }
 

@@ -79,6 +79,11 @@ public enum TestBackend: String, CaseIterable, Sendable, CustomStringConvertible
     /// The URL of a new, empty schema on the test server (`search_path` names it).
     public static func freshPostgresURL() async throws -> String {
         guard let base = postgresURL else { throw TestBackendError("CRIER_TEST_POSTGRES_URL is not set") }
+        return try await freshPostgresURL(base: base)
+    }
+
+    /// The URL of a new, empty schema on the server at `base`.
+    public static func freshPostgresURL(base: String) async throws -> String {
         let schema = "t_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
         try await PostgresStore.createSchema(schema, url: base)
         return base + (base.contains("?") ? "&" : "?") + "search_path=\(schema)"
