@@ -228,23 +228,13 @@ extension PostgresStore {
     }
 }
 
-/// A stored value that does not read back as what was validated when it was written: an error for
-/// that read, never a trap.
-struct StoredValueError: Error, CustomStringConvertible {
-    let column: String
-    let value: String
-    var description: String { "Stored \(column) '\(value)' is not valid" }
-
+extension StoredValueError {
     static func date(_ row: PostgresRandomAccessRow, _ column: String) throws -> LocalDate {
-        let text = try row[column].decode(String.self)
-        guard let date = LocalDate(iso: text) else { throw StoredValueError(column: column, value: text) }
-        return date
+        try date(try row[column].decode(String.self), column: column)
     }
 
     static func time(_ row: PostgresRandomAccessRow, _ column: String) throws -> LocalTime {
-        let text = try row[column].decode(String.self)
-        guard let time = LocalTime(text: text) else { throw StoredValueError(column: column, value: text) }
-        return time
+        try time(try row[column].decode(String.self), column: column)
     }
 }
 

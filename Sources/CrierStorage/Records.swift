@@ -188,3 +188,21 @@ public enum StoreRules {
     /// What a missed message's reason ends with when nothing went wrong before (Crier was not running).
     public static let notRunningReason = "the server was not running or not dispatching at the scheduled time"
 }
+
+/// A stored value that does not read back as what was validated when it was written (a damaged or
+/// hand-edited database): an error for that one read, never a trap that takes the server down.
+public struct StoredValueError: Error, CustomStringConvertible {
+    public let column: String
+    public let value: String
+    public var description: String { "Stored \(column) '\(value)' is not valid" }
+
+    public static func date(_ text: String, column: String) throws -> LocalDate {
+        guard let date = LocalDate(iso: text) else { throw StoredValueError(column: column, value: text) }
+        return date
+    }
+
+    public static func time(_ text: String, column: String) throws -> LocalTime {
+        guard let time = LocalTime(text: text) else { throw StoredValueError(column: column, value: text) }
+        return time
+    }
+}

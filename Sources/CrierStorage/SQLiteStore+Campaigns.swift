@@ -221,24 +221,9 @@ extension SQLiteStore {
     }
 }
 
-/// A stored value that does not read back as what was validated when it was written (a damaged or
-/// hand-edited database): an error for that one read, never a trap that takes the server down.
-struct StoredValueError: Error, CustomStringConvertible {
-    let column: String
-    let value: String
-    var description: String { "Stored \(column) '\(value)' is not valid" }
-
-    static func date(_ row: Row, _ column: String) throws -> LocalDate {
-        let text: String = row[column]
-        guard let date = LocalDate(iso: text) else { throw StoredValueError(column: column, value: text) }
-        return date
-    }
-
-    static func time(_ row: Row, _ column: String) throws -> LocalTime {
-        let text: String = row[column]
-        guard let time = LocalTime(text: text) else { throw StoredValueError(column: column, value: text) }
-        return time
-    }
+extension StoredValueError {
+    static func date(_ row: Row, _ column: String) throws -> LocalDate { try date(row[column] as String, column: column) }
+    static func time(_ row: Row, _ column: String) throws -> LocalTime { try time(row[column] as String, column: column) }
 }
 
 extension StoredMessage {

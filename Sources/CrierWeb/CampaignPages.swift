@@ -136,13 +136,23 @@ struct CampaignPages {
         values["hasSessions"] = !sessions.isEmpty
         values["action"] = "/campaigns/new"
         values["defaultTimeZone"] = dashboard.defaultTimeZone
-        if let preview {
-            values["preview"] = Self.previewValues(
-                preview, zone: TimeZone(identifier: form.timeZone) ?? .gmt, chats: form.groupIds.count)
-        }
-        if let error { values["errors"] = [error.field: error.message]; values["errorList"] = [error.message] }
+        Self.addOutcome(to: &values, form: form, preview: preview, error: error)
         return dashboard.page(
             "campaign-form", title: "New campaign", context: context, status: error == nil ? .ok : .badRequest, values)
+    }
+
+    /// What a posted form led to: the preview it asked for, or the error at its field.
+    static func addOutcome(
+        to values: inout [String: Any], form: CampaignForm, preview: [PlannedMessage]?, error: CampaignValidationError?
+    ) {
+        if let preview {
+            values["preview"] = previewValues(
+                preview, zone: TimeZone(identifier: form.timeZone) ?? .gmt, chats: form.groupIds.count)
+        }
+        if let error {
+            values["errors"] = [error.field: error.message]
+            values["errorList"] = [error.message]
+        }
     }
 
     // MARK: One campaign
@@ -214,10 +224,7 @@ struct CampaignPages {
         values["sessionLabel"] = campaign.session.name
         values["hasSessions"] = true
         values["defaultTimeZone"] = dashboard.defaultTimeZone
-        if let preview {
-            values["preview"] = Self.previewValues(preview, zone: TimeZone(identifier: form.timeZone) ?? .gmt, chats: 1)
-        }
-        if let error { values["errors"] = [error.field: error.message]; values["errorList"] = [error.message] }
+        Self.addOutcome(to: &values, form: form, preview: preview, error: error)
         return dashboard.page(
             "campaign-form", title: "Edit campaign", context: context, status: error == nil ? .ok : .badRequest, values)
     }
