@@ -43,58 +43,51 @@ extension PostgresStore {
             logger: logger)
     }
 
+    /// One statement, one round trip: the fenced update, its audit line, and (for a send) the
+    /// receipts that arrived before it, taken off the waiting list. Applying such a receipt (rare)
+    /// is a second statement.
     @discardableResult
     public func recordOutcome(_ claim: ClaimedMessage, _ outcome: SendOutcome, log: AttemptLog) async throws -> Bool {
-        try await transaction { connection in
-            let attempted: Int64 = log.attempted ? 1 : 0
-            let id = claim.id
-            let token = claim.claimToken
-            let updated: [PostgresRandomAccessRow]
-            switch outcome {
-            case .sent(let gatewayId):
-                updated = try await connection.rows(
-                    """
-                    UPDATE messages SET status = 'sent', sent_at = \(log.finishedAt.millis), gateway_message_id = \(gatewayId?.full),
-                        gateway_raw_id = \(gatewayId?.raw), needs_reconcile = false, failed_reason = NULL, lease_owner = NULL,
-                        lease_expires_at = NULL, attempt_count = attempt_count + \(attempted)
-                    WHERE id = \(id) AND claim_token = \(token) AND status = 'sending' RETURNING id
-                    """, logger: logger)
-            case .retry(let at, let reason, let needsReconcile, let sendStartedAt):
-                updated = try await connection.rows(
-                    """
-                    UPDATE messages SET status = 'pending', next_attempt_at = \(at.millis), needs_reconcile = \(needsReconcile),
-                        send_started_at = COALESCE(\(sendStartedAt?.millis)::bigint, send_started_at), last_error = \(reason),
-                        lease_owner = NULL, lease_expires_at = NULL, attempt_count = attempt_count + \(attempted)
-                    WHERE id = \(id) AND claim_token = \(token) AND status = 'sending' RETURNING id
-                    """, logger: logger)
-            case .wait(let until, let reason):
-                updated = try await connection.rows(
-                    """
-                    UPDATE messages SET status = 'pending', next_attempt_at = \(until.millis), last_error = \(reason),
-                        lease_owner = NULL, lease_expires_at = NULL, attempt_count = attempt_count + \(attempted)
-                    WHERE id = \(id) AND claim_token = \(token) AND status = 'sending' RETURNING id
-                    """, logger: logger)
-            case .failed(let reason), .missed(let reason):
-                let status: MessageStatus = if case .failed = outcome { .failed } else { .missed }
-                updated = try await connection.rows(
-                    """
-                    UPDATE messages SET status = \(status.rawValue), failed_reason = \(reason), needs_reconcile = false,
-                        lease_owner = NULL, lease_expires_at = NULL, attempt_count = attempt_count + \(attempted)
-                    WHERE id = \(id) AND claim_token = \(token) AND status = 'sending' RETURNING id
-                    """, logger: logger)
-            }
-            guard updated.count == 1 else { return false }
-            try await connection.query(
-                """
+        let change = OutcomeChange(outcome, finishedAt: log.finishedAt)
+        let rows = try await rows(
+            """
+            WITH updated AS (
+                UPDATE messages SET status = \(change.status.rawValue),
+                    sent_at = CASE WHEN \(change.isSent) THEN \(change.sentAt)::bigint ELSE sent_at END,
+                    gateway_message_id = CASE WHEN \(change.isSent) THEN \(change.gatewayId?.full)::text ELSE gateway_message_id END,
+                    gateway_raw_id = CASE WHEN \(change.isSent) THEN \(change.gatewayId?.raw)::text ELSE gateway_raw_id END,
+                    needs_reconcile = COALESCE(\(change.needsReconcile)::boolean, needs_reconcile),
+                    failed_reason = CASE WHEN \(change.isSent) THEN NULL
+                        ELSE COALESCE(\(change.failedReason)::text, failed_reason) END,
+                    next_attempt_at = COALESCE(\(change.nextAttemptAt)::bigint, next_attempt_at),
+                    send_started_at = COALESCE(\(change.sendStartedAt)::bigint, send_started_at),
+                    last_error = COALESCE(\(change.lastError)::text, last_error),
+                    lease_owner = NULL, lease_expires_at = NULL, attempt_count = attempt_count + \(log.attempted ? 1 : 0 as Int64)
+                WHERE id = \(claim.id) AND claim_token = \(claim.claimToken) AND status = 'sending'
+                RETURNING id
+            ), attempt AS (
                 INSERT INTO message_attempts (message_id, started_at, finished_at, outcome, gateway_status, reason)
-                VALUES (\(id), \(log.startedAt.millis), \(log.finishedAt.millis), \(log.outcome.rawValue),
-                    \(log.gatewayStatus.map(Int64.init)), \(log.reason))
-                """, logger: logger)
-            if case .sent(let gatewayId?) = outcome {
-                try await applyEarlyReceipts(messageId: id, session: claim.sessionName, rawId: gatewayId.raw, connection)
+                SELECT id, \(log.startedAt.millis), \(log.finishedAt.millis), \(log.outcome.rawValue),
+                    \(log.gatewayStatus.map(Int64.init))::bigint, \(log.reason)::text FROM updated
+                RETURNING message_id
+            ), receipts AS (
+                DELETE FROM early_receipts
+                WHERE session = \(claim.sessionName) AND raw_message_id = \(change.gatewayId?.raw)::text
+                    AND EXISTS (SELECT 1 FROM updated)
+                RETURNING level, at
+            )
+            SELECT 'updated' AS kind, NULL::bigint AS level, NULL::bigint AS at FROM attempt
+            UNION ALL SELECT 'receipt', level, at FROM receipts
+            """)
+        guard try rows.contains(where: { try $0["kind"].decode(String.self) == "updated" }) else { return false }
+        for row in rows where try row["kind"].decode(String.self) == "receipt" {
+            guard let level = AckLevel(rawValue: try row["level"].decode(Int.self)) else { continue }
+            try await transaction { connection in
+                _ = try await applyReceipt(
+                    level: level, at: Date(millis: try row["at"].decode(Int64.self)), messageId: claim.id, connection)
             }
-            return true
         }
+        return true
     }
 
     public func recordReservedMessageId(_ claim: ClaimedMessage, _ messageId: String) async throws -> Bool {
@@ -104,20 +97,6 @@ extension PostgresStore {
             WHERE id = \(claim.id) AND claim_token = \(claim.claimToken) AND status = 'sending' RETURNING id
             """)
         return updated.count == 1
-    }
-
-    /// Receipts that arrived before this send was recorded, applied now (and forgotten).
-    private func applyEarlyReceipts(messageId: Int64, session: String, rawId: String, _ connection: PostgresConnection)
-        async throws
-    {
-        let receipts = try await connection.rows(
-            "DELETE FROM early_receipts WHERE session = \(session) AND raw_message_id = \(rawId) RETURNING level, at",
-            logger: logger)
-        for receipt in receipts {
-            guard let level = AckLevel(rawValue: try receipt["level"].decode(Int.self)) else { continue }
-            _ = try await applyReceipt(
-                level: level, at: Date(millis: try receipt["at"].decode(Int64.self)), messageId: messageId, connection)
-        }
     }
 
     /// Moves one sent message forward, as the SQLite store does; returns whether it matched.
@@ -233,5 +212,47 @@ extension PostgresStore {
         try await client.query(
             "UPDATE whatsapp_sessions SET gateway_status = \(status), gateway_status_at = \(at.millis) WHERE name = \(name)",
             logger: logger)
+    }
+}
+
+/// How an outcome changes a message row, as the values of one uniform update (`nil`: unchanged).
+struct OutcomeChange {
+    var status: MessageStatus
+    var isSent = false
+    var sentAt: Int64?
+    var gatewayId: GatewayMessageId?
+    var needsReconcile: Bool?
+    var failedReason: String?
+    var nextAttemptAt: Int64?
+    var sendStartedAt: Int64?
+    var lastError: String?
+
+    init(_ outcome: SendOutcome, finishedAt: Date) {
+        switch outcome {
+        case .sent(let gatewayId):
+            status = .sent
+            isSent = true
+            sentAt = finishedAt.millis
+            self.gatewayId = gatewayId
+            needsReconcile = false
+        case .retry(let at, let reason, let needsReconcile, let sendStartedAt):
+            status = .pending
+            nextAttemptAt = at.millis
+            self.needsReconcile = needsReconcile
+            self.sendStartedAt = sendStartedAt?.millis
+            lastError = reason
+        case .wait(let until, let reason):
+            status = .pending
+            nextAttemptAt = until.millis
+            lastError = reason
+        case .failed(let reason):
+            status = .failed
+            failedReason = reason
+            needsReconcile = false
+        case .missed(let reason):
+            status = .missed
+            failedReason = reason
+            needsReconcile = false
+        }
     }
 }
