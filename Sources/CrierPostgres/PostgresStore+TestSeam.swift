@@ -32,6 +32,10 @@ extension PostgresStore: StoreTestSeam {
         try await count("SELECT COUNT(*) AS n FROM messages WHERE lease_owner IS NOT NULL")
     }
 
+    public func settle() async throws {
+        try await client.query("VACUUM ANALYZE", logger: logger)
+    }
+
     public func attemptCount(outcome: AttemptOutcome) async throws -> Int {
         try await count("SELECT COUNT(*) AS n FROM message_attempts WHERE outcome = \(outcome.rawValue)")
     }

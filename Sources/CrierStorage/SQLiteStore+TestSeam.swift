@@ -38,6 +38,10 @@ extension SQLiteStore: StoreTestSeam {
         }
     }
 
+    public func settle() async throws {
+        try await writer.write { db in try db.execute(sql: "ANALYZE") }
+    }
+
     public func attemptCount(outcome: AttemptOutcome) async throws -> Int {
         try await writer.read { db in
             try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM message_attempts WHERE outcome = ?", arguments: [outcome]) ?? 0

@@ -14,6 +14,9 @@ public protocol StoreTestSeam: Store {
     func leasedMessageCount() async throws -> Int
     /// How many campaign rows exist, deleted or not.
     func campaignCount() async throws -> Int
+    /// Brings the planner's statistics up to date after a bulk load (benchmarks), so the database does
+    /// not do it by itself in the middle of the measurement.
+    func settle() async throws
     /// How many attempt lines have this outcome (`lease_expired`: claims recovered from a dead process).
     func attemptCount(outcome: AttemptOutcome) async throws -> Int
     /// Records one message as sent with these gateway ids, standing in for the dispatcher; returns
