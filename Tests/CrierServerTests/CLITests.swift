@@ -1,8 +1,26 @@
+import CrierTestSupport
 import Foundation
 import Testing
 
 @Suite("crier command line, as a real process", .serialized)
 struct CLITests {
+    @Test("migrate, user add and token create work on PostgreSQL (skipped without CRIER_TEST_POSTGRES_URL)")
+    func accountsOnPostgres() async throws {
+        guard TestBackend.available.contains(.postgres) else { return }
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let url = try await TestBackend.freshPostgresURL()
+        #expect(try await CrierProcess.run(["migrate", "--database", url], directory: dir).status == 0)
+        let added = try await CrierProcess.run(
+            ["user", "add", "ada@example.com", "--admin", "--database", url], directory: dir, stdin: "correct horse\n")
+        #expect(added.status == 0, "\(added.stderr)")
+        let token = try await CrierProcess.run(
+            ["token", "create", "ada@example.com"], directory: dir, environment: ["CRIER_DATABASE_URL": url])
+        #expect(token.status == 0 && token.stdout.hasPrefix("crier_"), "\(token.stderr)")
+        let users = try await CrierProcess.run(["user", "list", "--database", url], directory: dir)
+        #expect(users.stdout == "ada@example.com\tadmin\t\n")
+    }
+
     @Test("an unreachable PostgreSQL is one line naming it, at once, without the password")
     func unreachablePostgres() async throws {
         let dir = try temporaryDirectory()
