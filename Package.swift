@@ -69,6 +69,7 @@ let package = Package(
                 "CrierStorage",
                 "CrierGateway",
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             exclude: ["README.md"]
         ),

@@ -126,7 +126,8 @@ struct CLITests {
     @Test("bad settings are a clear error, not a crash", arguments: [
         (["serve", "--bind", "localhost"], "--bind: 'localhost' is not HOST:PORT"),
         (["serve", "--default-time-zone", "Mars/Base"], "--default-time-zone: 'Mars/Base' is not an IANA time zone"),
-        (["serve", "--database", "postgres://u:secretpw@localhost/db"], "PostgreSQL is not supported by this build yet"),
+        (["serve", "--database", "postgres://u:secretpw@localhost:1/db"], "PostgreSQL at postgres://u@localhost:1/db is unreachable"),
+        (["serve", "--database", "postgres://u:secretpw@localhost/db?sslmode=maybe"], "sslmode must be disable, prefer or require"),
     ])
     func badSettings(_ arguments: [String], _ message: String) async throws {
         let dir = try temporaryDirectory()
