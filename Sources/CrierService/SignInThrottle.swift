@@ -42,7 +42,13 @@ public actor SignInThrottle {
 
     public func recordFailure(account: String, address: String) {
         let now = clock.now()
-        if failures.count >= maxKeys { failures = failures.filter { !recent($0.value, now: now).isEmpty } }
+        if failures.count >= maxKeys {
+            // Forget what is old; under a flood of made-up names, forget accounts before addresses,
+            // and everything before growing without bound.
+            failures = failures.filter { !recent($0.value, now: now).isEmpty }
+            if failures.count >= maxKeys { failures = failures.filter { $0.key.hasPrefix("address:") } }
+            if failures.count >= maxKeys { failures.removeAll() }
+        }
         for key in [Self.accountKey(account), Self.addressKey(address)] {
             failures[key, default: []] = recent(failures[key] ?? [], now: now) + [now]
         }
