@@ -271,16 +271,6 @@ extension PostgresConnection {
     }
 }
 
-extension Date {
-    /// Milliseconds since 1970, clamped as the SQLite store clamps them.
-    var millis: Int64 {
-        let value = (timeIntervalSince1970 * 1000).rounded()
-        guard value.isFinite else { return value > 0 ? .max : .min }
-        return Int64(exactly: value) ?? (value > 0 ? .max : .min)
-    }
-    init(millis: Int64) { self.init(timeIntervalSince1970: TimeInterval(millis) / 1000) }
-}
-
 extension User {
     init(_ row: PostgresRandomAccessRow) throws {
         self.init(

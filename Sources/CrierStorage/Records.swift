@@ -206,3 +206,16 @@ public struct StoredValueError: Error, CustomStringConvertible {
         return time
     }
 }
+
+extension Date {
+    /// Milliseconds since 1970, the storage form of every instant in every back end; clamped to Int64
+    /// so that no instant, however absurd, can trap.
+    public var millis: Int64 {
+        let value = (timeIntervalSince1970 * 1000).rounded()
+        guard value.isFinite else { return value > 0 ? .max : .min }
+        return Int64(exactly: value) ?? (value > 0 ? .max : .min)
+    }
+    /// This instant as storage will give it back.
+    public var wholeMillis: Date { Date(millis: millis) }
+    public init(millis: Int64) { self.init(timeIntervalSince1970: TimeInterval(millis) / 1000) }
+}

@@ -271,19 +271,6 @@ public final class SQLiteStore: Store {
 /// A new random public id (lower-case UUID).
 func newPublicId() -> String { UUID().uuidString.lowercased() }
 
-extension Date {
-    /// Milliseconds since 1970, the storage form of every instant; clamped to Int64 so that no instant,
-    /// however absurd, can trap.
-    var millis: Int64 {
-        let value = (timeIntervalSince1970 * 1000).rounded()
-        guard value.isFinite else { return value > 0 ? .max : .min }
-        return Int64(exactly: value) ?? (value > 0 ? .max : .min)
-    }
-    /// This instant as storage will give it back.
-    var wholeMillis: Date { Date(millis: millis) }
-    init(millis: Int64) { self.init(timeIntervalSince1970: TimeInterval(millis) / 1000) }
-}
-
 extension User {
     init(row: Row) {
         self.init(

@@ -53,7 +53,6 @@ struct CampaignPages {
         var form = CampaignForm()
         form.sessionId = request.uri.queryParameters["sessionId"].map(String.init) ?? ""
         form.audienceType = request.uri.queryParameters["audienceType"].map(String.init) ?? AudienceType.groups.rawValue
-        form.timeZone = ""
         return try await formPage(form, user: user, context: context)
     }
 
