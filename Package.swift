@@ -25,6 +25,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
     ],
     targets: [
         /** Pure domain: campaign input validation, schedule expansion, message rendering, state rules. */
@@ -155,17 +156,17 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        /** Benchmarks: dispatch against the WAHA double, listing with a million rows (see BENCHMARKS.md). */
+        /** Benchmarks, one sub-command per scenario; servers and the WAHA double run as child processes (BENCHMARKS.md). */
         .executableTarget(
             name: "crier-bench",
             dependencies: [
-                "CrierDispatch", "CrierService", "CrierStorage", "CrierGateway", "CrierTestSupport",
+                "CrierCore", "CrierServer", "CrierStorage", "CrierTestSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "GRDB", package: "GRDB.swift"),
-                .product(name: "Prometheus", package: "swift-prometheus"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             path: "Sources/CrierBench"
         ),

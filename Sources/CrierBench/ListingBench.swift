@@ -3,80 +3,82 @@ import CrierCore
 import CrierStorage
 import CrierTestSupport
 import Foundation
-import GRDB
+import NIOHTTP1
 
-/// getCampaigns and getCampaign on a SQLite file holding about a million message rows.
+/// `crier-bench listing`: getCampaigns through the API for one user among many, on a database
+/// holding about a million message rows.
 struct ListingBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "listing", abstract: "List and read campaigns with a million message rows stored.")
+        commandName: "listing", abstract: "getCampaigns of one user in a database of a million message rows.")
 
-    @Option(help: "Campaigns of the measured user.") var campaigns = 1_000
-    @Option(help: "Messages per campaign (daily countdown days).") var messagesPerCampaign = 1_000
-    @Option(help: "Requests timed per operation; medians are reported.") var requests = 200
+    @OptionGroup var common: CommonOptions
+    @Option(help: "Users in the database, each with the same campaigns.") var users = 1_000
+    @Option(help: "Active campaigns of each user.") var campaigns = 20
+    @Option(help: "Messages per campaign (daily countdown days).") var messagesPerCampaign = 50
+    @Option(help: "Requests timed per run.") var requests = 500
+    @Option(help: "postgres://… to run on PostgreSQL; a SQLite file otherwise.") var database: String?
 
     func run() async throws {
-        let database = try BenchDatabase()
-        defer { database.remove() }
-        let store = database.store
-        try await store.migrate()
-        let raw = database.reader  // for the bulk "sent" update and the row count
-
-        let clock = ManualClock("2026-11-25T10:00:00Z")
-        let user = try await store.createUser(email: "big@example.com", name: nil, passwordHash: "x", isAdmin: false, at: clock.now())
-        let other = try await store.createUser(email: "small@example.com", name: nil, passwordHash: "x", isAdmin: false, at: clock.now())
-        let session = try await store.registerSession(name: "big", ownerId: user.id, at: clock.now()).session
-        let otherSession = try await store.registerSession(name: "small", ownerId: other.id, at: clock.now()).session
-        let started = ContinuousClock.now
-        let end = LocalDate(iso: "2027-01-01")!.adding(days: messagesPerCampaign - 1).description
-        var ids: [String] = []
-        for index in 0..<campaigns {
-            let (settings, messages) = try Fixtures.plannedCampaign(
-                sessionId: session.id, start: "2027-01-01", end: end, now: clock.now())
-            ids.append(try await store.createCampaign(
-                ownerId: user.id, session: session, settings: settings, messages: messages, at: clock.now()))
-            if index % 2 == 1 {  // half of them finished: every message sent
-                let id = ids.last!
-                try await raw.write { db in
-                    try db.execute(
-                        sql: "UPDATE messages SET status = 'sent' WHERE campaign_id = (SELECT id FROM campaigns WHERE public_id = ?)",
-                        arguments: [id])
-                }
+        let (users, messagesPerCampaign, requests) = common.quick ? (10, 5, 20) : (self.users, self.messagesPerCampaign, self.requests)
+        let campaigns = campaigns
+        var report = BenchReport(
+            scenario: "listing",
+            parameters: [
+                ("users", String(users)), ("campaignsPerUser", String(campaigns)),
+                ("messagesPerCampaign", String(messagesPerCampaign)), ("requests", String(requests)),
+                ("store", database == nil ? "sqlite" : "postgres"),
+            ],
+            figures: [
+                Figure(key: "listP50", label: "getCampaigns p50", unit: "ms"),
+                Figure(key: "listP99", label: "getCampaigns p99", unit: "ms", target: .atMost(10)),
+                Figure(key: "listMax", label: "getCampaigns max", unit: "ms"),
+                Figure(key: "readP50", label: "getCampaign with its messages p50", unit: "ms"),
+                Figure(key: "readP99", label: "getCampaign with its messages p99", unit: "ms"),
+                Figure(key: "rows", label: "message rows", unit: "rows"),
+                Figure(key: "seedSeconds", label: "seeding (not measured)", unit: "s"),
+            ])
+        for index in 1...common.runs {
+            let seeded = ContinuousClock.now
+            let bench = try await APIBench.start(postgres: database, clients: 1) { database, measured in
+                try await Self.seed(database.store, measured: measured, users: users, campaigns: campaigns, days: messagesPerCampaign)
             }
+            do {
+                let seedSeconds = (ContinuousClock.now - seeded).seconds
+                let list = try await bench.timed(count: requests, clients: 1, expecting: .ok) { _ in
+                    bench.request(.GET, "/api/campaigns")
+                }
+                let page = try await bench.database.store.campaigns(
+                    ownerId: bench.account.user.id, listing: .active, limit: 1, cursor: nil, includeMessages: false)
+                guard let first = page.campaigns.first?.id else { throw BenchError("the measured user has no campaign") }
+                let read = try await bench.timed(count: requests, clients: 1, expecting: .ok) { _ in
+                    bench.request(.GET, "/api/campaigns/\(first)")
+                }
+                var figures = list.latency.figures("list").merging(read.latency.figures("read")) { first, _ in first }
+                figures["rows"] = Double(users * campaigns * messagesPerCampaign)
+                figures["seedSeconds"] = seedSeconds
+                report.add(run: figures)
+                await bench.stop()
+            } catch {
+                await bench.stop()
+                throw error
+            }
+            progress("listing run \(index) of \(common.runs) done")
         }
-        for _ in 0..<5 {
-            let (settings, messages) = try Fixtures.plannedCampaign(sessionId: otherSession.id, now: clock.now())
-            _ = try await store.createCampaign(
-                ownerId: other.id, session: otherSession, settings: settings, messages: messages, at: clock.now())
-        }
-        let rows = try await raw.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM messages") ?? 0 }
-        print(String(format: "seeded %d message rows in %.1f s", rows, seconds(ContinuousClock.now - started)))
-
-        try await time("getCampaigns (active, limit 50)") {
-            _ = try await store.campaigns(ownerId: user.id, listing: .active, limit: 50, cursor: nil, includeMessages: false)
-        }
-        try await time("getCompletedCampaigns (limit 50)") {
-            _ = try await store.campaigns(ownerId: user.id, listing: .completed, limit: 50, cursor: nil, includeMessages: false)
-        }
-        try await time("getCampaigns of a user with 5 campaigns") {
-            _ = try await store.campaigns(ownerId: other.id, listing: .active, limit: 50, cursor: nil, includeMessages: false)
-        }
-        try await time("getCampaign with its \(messagesPerCampaign) messages") {
-            _ = try await store.campaign(id: ids[campaigns / 2], ownerId: user.id)
-        }
+        report.print(json: common.json)
     }
 
-    private func time(_ name: String, _ operation: () async throws -> Void) async throws {
-        var samples: [Double] = []
-        for _ in 0..<requests {
-            let start = ContinuousClock.now
-            try await operation()
-            samples.append(seconds(ContinuousClock.now - start) * 1000)
+    /// `users` accounts (the measured one among them) with `campaigns` daily campaigns of `days`
+    /// messages each, one transaction per user.
+    static func seed(_ store: any Store, measured: BenchAccount, users: Int, campaigns: Int, days: Int) async throws {
+        let now = Date()
+        let end = LocalDate(iso: "2031-01-01").map { $0.adding(days: days - 1).description } ?? "2031-01-01"
+        for index in 0..<users {
+            let account = index == 0
+                ? measured : try await BenchAccount.create(in: store, email: "user\(index)@example.com", sessions: 1, at: now)
+            let session = account.sessions[0]
+            let (settings, messages) = try Fixtures.plannedCampaign(sessionId: session.id, start: "2031-01-01", end: end, now: now)
+            let batch = (0..<campaigns).map { _ in NewCampaign(settings: settings, messages: messages) }
+            _ = try await store.createCampaigns(ownerId: account.user.id, session: session, batch, at: now)
         }
-        let sorted = samples.sorted()
-        print(String(format: "%@: median %.2f ms, p99 %.2f ms", name, median(samples), sorted[Int(Double(sorted.count) * 0.99)]))
     }
-}
-
-func seconds(_ duration: Duration) -> Double {
-    Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
 }

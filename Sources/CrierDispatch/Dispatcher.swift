@@ -25,6 +25,9 @@ public final class Dispatcher: Service, Sendable {
     let lanes = SessionLanes()
     let inFlight: AsyncSemaphore
     let policy: DispatchPolicy
+    /// Outcomes and reserved ids of concurrent sends, each written many to a transaction.
+    let outcomes: GroupCommit<OutcomeRecord>
+    let reservations: GroupCommit<MessageIdReservation>
 
     public init(
         store: any DispatchStore, gateway: any Gateway, clock: any WallClock, configuration: DispatcherConfiguration,
@@ -42,6 +45,8 @@ public final class Dispatcher: Service, Sendable {
         self.logger = logger
         inFlight = AsyncSemaphore(configuration.maxInFlight)
         policy = DispatchPolicy(configuration: configuration)
+        outcomes = GroupCommit { records in try await store.recordOutcomes(records) }
+        reservations = GroupCommit { reservations in try await store.recordReservedMessageIds(reservations) }
     }
 
     /// Runs until graceful shutdown: then stops claiming, lets in-flight sends finish (bounded), and
@@ -213,7 +218,7 @@ public final class Dispatcher: Service, Sendable {
             await lanes.noteNoReservedIds(claim.sessionName)
             return claim
         }
-        guard try await store.recordReservedMessageId(claim, messageId) else {
+        guard try await reservations.submit(MessageIdReservation(claim, messageId)) else {
             throw GatewayFailure.notDelivered(reason: "The claim was recovered by another process before sending")
         }
         return claim.reserving(messageId)
@@ -330,7 +335,7 @@ public final class Dispatcher: Service, Sendable {
             startedAt: started, finishedAt: clock.now(), outcome: name, gatewayStatus: gatewayStatus, reason: reason,
             attempted: attempted)
         do {
-            let applied = try await store.recordOutcome(claim, outcome, log: log)
+            let applied = try await outcomes.submit(OutcomeRecord(claim, outcome, log: log))
             if !applied {
                 logger.warning("Outcome ignored: the claim was recovered by another process",
                                metadata: ["message": "\(claim.id)", "outcome": "\(name)"])

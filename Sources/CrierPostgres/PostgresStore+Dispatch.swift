@@ -43,13 +43,23 @@ extension PostgresStore {
             logger: logger)
     }
 
+    /// Every outcome in one transaction (one commit for many sends), one statement each.
+    public func recordOutcomes(_ records: [OutcomeRecord]) async throws -> [Bool] {
+        guard !records.isEmpty else { return [] }
+        return try await transaction { connection in
+            var applied: [Bool] = []
+            for record in records { applied.append(try await recordOutcome(record, connection)) }
+            return applied
+        }
+    }
+
     /// One statement, one round trip: the fenced update, its audit line, and (for a send) the
     /// receipts that arrived before it, taken off the waiting list. Applying such a receipt (rare)
     /// is a second statement.
-    @discardableResult
-    public func recordOutcome(_ claim: ClaimedMessage, _ outcome: SendOutcome, log: AttemptLog) async throws -> Bool {
-        let change = OutcomeChange(outcome, finishedAt: log.finishedAt)
-        let rows = try await rows(
+    private func recordOutcome(_ record: OutcomeRecord, _ connection: PostgresConnection) async throws -> Bool {
+        let (claim, log) = (record.claim, record.log)
+        let change = OutcomeChange(record.outcome, finishedAt: log.finishedAt)
+        let rows = try await connection.rows(
             """
             WITH updated AS (
                 UPDATE messages SET status = \(change.status.rawValue),
@@ -78,25 +88,28 @@ extension PostgresStore {
             )
             SELECT 'updated' AS kind, NULL::bigint AS level, NULL::bigint AS at FROM attempt
             UNION ALL SELECT 'receipt', level, at FROM receipts
-            """)
+            """, logger: logger)
         guard try rows.contains(where: { try $0["kind"].decode(String.self) == "updated" }) else { return false }
         for row in rows where try row["kind"].decode(String.self) == "receipt" {
             guard let level = AckLevel(rawValue: try row["level"].decode(Int.self)) else { continue }
-            try await transaction { connection in
-                _ = try await applyReceipt(
-                    level: level, at: Date(millis: try row["at"].decode(Int64.self)), messageId: claim.id, connection)
-            }
+            _ = try await applyReceipt(
+                level: level, at: Date(millis: try row["at"].decode(Int64.self)), messageId: claim.id, connection)
         }
         return true
     }
 
-    public func recordReservedMessageId(_ claim: ClaimedMessage, _ messageId: String) async throws -> Bool {
+    /// Every reservation in one statement: the ids, claims and tokens as parallel arrays.
+    public func recordReservedMessageIds(_ reservations: [MessageIdReservation]) async throws -> [Bool] {
+        guard !reservations.isEmpty else { return [] }
         let updated = try await rows(
             """
-            UPDATE messages SET reserved_message_id = \(messageId)
-            WHERE id = \(claim.id) AND claim_token = \(claim.claimToken) AND status = 'sending' RETURNING id
+            UPDATE messages m SET reserved_message_id = r.message_id
+            FROM unnest(\(reservations.map(\.claim.id))::bigint[], \(reservations.map(\.claim.claimToken))::bigint[],
+                        \(reservations.map(\.messageId))::text[]) AS r(id, claim_token, message_id)
+            WHERE m.id = r.id AND m.claim_token = r.claim_token AND m.status = 'sending' RETURNING m.id
             """)
-        return updated.count == 1
+        let ids = Set(try updated.map { try $0["id"].decode(Int64.self) })
+        return reservations.map { ids.contains($0.claim.id) }
     }
 
     /// Moves one sent message forward, as the SQLite store does; returns whether it matched.

@@ -103,6 +103,30 @@ public struct AttemptLog: Hashable, Sendable {
     }
 }
 
+/// A claim's outcome with its audit line, as the dispatcher records it.
+public struct OutcomeRecord: Sendable {
+    public let claim: ClaimedMessage
+    public let outcome: SendOutcome
+    public let log: AttemptLog
+
+    public init(_ claim: ClaimedMessage, _ outcome: SendOutcome, log: AttemptLog) {
+        self.claim = claim
+        self.outcome = outcome
+        self.log = log
+    }
+}
+
+/// A message id reserved at the gateway for a claim's message.
+public struct MessageIdReservation: Sendable {
+    public let claim: ClaimedMessage
+    public let messageId: String
+
+    public init(_ claim: ClaimedMessage, _ messageId: String) {
+        self.claim = claim
+        self.messageId = messageId
+    }
+}
+
 /// The dispatcher's view of the store: claims with leases and fencing, outcomes, recovery, acks.
 public protocol DispatchStore: Sendable {
     /// Where dispatchers hear that something changed (in this process, or any sharing the database).
@@ -112,13 +136,13 @@ public protocol DispatchStore: Sendable {
     func claimDueMessages(now: Date, limit: Int, owner: String, leaseUntil: Date) async throws -> [ClaimedMessage]
     /// Extends the leases of every claim `owner` holds.
     func renewClaims(owner: String, until: Date) async throws
-    /// Records how a claim ended, with its audit line; `false` (nothing written) when the claim is no
-    /// longer this one's (fenced out).
-    @discardableResult
-    func recordOutcome(_ claim: ClaimedMessage, _ outcome: SendOutcome, log: AttemptLog) async throws -> Bool
-    /// Persists the message id reserved at the gateway for this claim's message, before it is sent;
-    /// `false` when the claim is no longer this one's.
-    func recordReservedMessageId(_ claim: ClaimedMessage, _ messageId: String) async throws -> Bool
+    /// Records how each claim ended, with its audit line, in one transaction (outcomes of many
+    /// concurrent sends are written together). Each result is `false` (nothing written for it) when
+    /// that claim is no longer this one's (fenced out).
+    func recordOutcomes(_ records: [OutcomeRecord]) async throws -> [Bool]
+    /// Persists the message ids reserved at the gateway for these claims' messages, before they are
+    /// sent, in one transaction; each result is `false` when that claim is no longer this one's.
+    func recordReservedMessageIds(_ reservations: [MessageIdReservation]) async throws -> [Bool]
     /// Returns claims that were never started to pending, untouched (shutdown).
     func releaseClaims(_ claims: [ClaimedMessage], owner: String) async throws
     /// Claims whose lease ran out (their process died): back to pending, to be reconciled before any
@@ -140,4 +164,17 @@ public protocol DispatchStore: Sendable {
     func recordAck(session: String, rawMessageId: String, level: AckLevel, at: Date) async throws -> Bool
     /// Remembers the last status the gateway reported for a session.
     func recordSessionStatus(name: String, status: String, at: Date) async throws
+}
+
+extension DispatchStore {
+    /// Records how one claim ended; `false` when the claim is no longer this one's.
+    @discardableResult
+    public func recordOutcome(_ claim: ClaimedMessage, _ outcome: SendOutcome, log: AttemptLog) async throws -> Bool {
+        try await recordOutcomes([OutcomeRecord(claim, outcome, log: log)]).first ?? false
+    }
+
+    /// Persists one reserved message id; `false` when the claim is no longer this one's.
+    public func recordReservedMessageId(_ claim: ClaimedMessage, _ messageId: String) async throws -> Bool {
+        try await recordReservedMessageIds([MessageIdReservation(claim, messageId)]).first ?? false
+    }
 }

@@ -50,64 +50,69 @@ extension SQLiteStore {
         }
     }
 
-    @discardableResult
-    public func recordOutcome(_ claim: ClaimedMessage, _ outcome: SendOutcome, log: AttemptLog) async throws -> Bool {
-        try await transaction { db in
-            let fence = "WHERE id = ? AND claim_token = ? AND status = \(MessageStatus.sending.sql)"
-            let attempted = log.attempted ? 1 : 0
-            let released = "lease_owner = NULL, lease_expires_at = NULL, attempt_count = attempt_count + ?"
-            switch outcome {
-            case .sent(let gatewayId):
-                try db.execute(
-                    sql: """
-                        UPDATE messages SET status = \(MessageStatus.sent.sql), sent_at = ?, gateway_message_id = ?, gateway_raw_id = ?,
-                            needs_reconcile = 0, failed_reason = NULL, \(released) \(fence)
-                        """,
-                    arguments: [log.finishedAt.millis, gatewayId?.full, gatewayId?.raw, attempted, claim.id,
-                                claim.claimToken])
-            case .retry(let at, let reason, let needsReconcile, let sendStartedAt):
-                try db.execute(
-                    sql: """
-                        UPDATE messages SET status = \(MessageStatus.pending.sql), next_attempt_at = ?, needs_reconcile = ?,
-                            send_started_at = COALESCE(?, send_started_at), last_error = ?, \(released) \(fence)
-                        """,
-                    arguments: [at.millis, needsReconcile, sendStartedAt?.millis, reason, attempted, claim.id,
-                                claim.claimToken])
-            case .wait(let until, let reason):
-                try db.execute(
-                    sql: "UPDATE messages SET status = \(MessageStatus.pending.sql), next_attempt_at = ?, last_error = ?, \(released) \(fence)",
-                    arguments: [until.millis, reason, attempted, claim.id, claim.claimToken])
-            case .failed(let reason), .missed(let reason):
-                let status: MessageStatus = if case .failed = outcome { .failed } else { .missed }
-                try db.execute(
-                    sql: "UPDATE messages SET status = ?, failed_reason = ?, needs_reconcile = 0, \(released) \(fence)",
-                    arguments: [status, reason, attempted, claim.id, claim.claimToken])
-            }
-            guard db.changesCount == 1 else { return false }
-            try Self.insertAttempt(messageId: claim.id, log, db: db)
-            if case .sent(let gatewayId?) = outcome {
-                try Self.applyEarlyReceipts(messageId: claim.id, session: claim.sessionName, rawId: gatewayId.raw, db: db)
-            }
-            return true
-        }
+    public func recordOutcomes(_ records: [OutcomeRecord]) async throws -> [Bool] {
+        guard !records.isEmpty else { return [] }
+        return try await transaction { db in try records.map { try Self.recordOutcome($0, db: db) } }
     }
 
-    public func recordReservedMessageId(_ claim: ClaimedMessage, _ messageId: String) async throws -> Bool {
-        try await transaction { db in
-            try db.execute(
+    /// One outcome inside a transaction: the fenced update, the audit line, early receipts.
+    private static func recordOutcome(_ record: OutcomeRecord, db: Database) throws -> Bool {
+        let (claim, log) = (record.claim, record.log)
+        let fence = "WHERE id = ? AND claim_token = ? AND status = \(MessageStatus.sending.sql)"
+        let attempted = log.attempted ? 1 : 0
+        let released = "lease_owner = NULL, lease_expires_at = NULL, attempt_count = attempt_count + ?"
+        switch record.outcome {
+        case .sent(let gatewayId):
+            try db.cachedStatement(
+                sql: """
+                    UPDATE messages SET status = \(MessageStatus.sent.sql), sent_at = ?, gateway_message_id = ?, gateway_raw_id = ?,
+                        needs_reconcile = 0, failed_reason = NULL, \(released) \(fence)
+                    """
+            ).execute(arguments: [log.finishedAt.millis, gatewayId?.full, gatewayId?.raw, attempted, claim.id, claim.claimToken])
+        case .retry(let at, let reason, let needsReconcile, let sendStartedAt):
+            try db.cachedStatement(
+                sql: """
+                    UPDATE messages SET status = \(MessageStatus.pending.sql), next_attempt_at = ?, needs_reconcile = ?,
+                        send_started_at = COALESCE(?, send_started_at), last_error = ?, \(released) \(fence)
+                    """
+            ).execute(arguments: [at.millis, needsReconcile, sendStartedAt?.millis, reason, attempted, claim.id, claim.claimToken])
+        case .wait(let until, let reason):
+            try db.cachedStatement(
+                sql: "UPDATE messages SET status = \(MessageStatus.pending.sql), next_attempt_at = ?, last_error = ?, \(released) \(fence)"
+            ).execute(arguments: [until.millis, reason, attempted, claim.id, claim.claimToken])
+        case .failed(let reason), .missed(let reason):
+            let status: MessageStatus = if case .failed = record.outcome { .failed } else { .missed }
+            try db.cachedStatement(
+                sql: "UPDATE messages SET status = ?, failed_reason = ?, needs_reconcile = 0, \(released) \(fence)"
+            ).execute(arguments: [status, reason, attempted, claim.id, claim.claimToken])
+        }
+        guard db.changesCount == 1 else { return false }
+        try insertAttempt(messageId: claim.id, log, db: db)
+        if case .sent(let gatewayId?) = record.outcome {
+            try applyEarlyReceipts(messageId: claim.id, session: claim.sessionName, rawId: gatewayId.raw, db: db)
+        }
+        return true
+    }
+
+    public func recordReservedMessageIds(_ reservations: [MessageIdReservation]) async throws -> [Bool] {
+        guard !reservations.isEmpty else { return [] }
+        return try await transaction { db in
+            let statement = try db.cachedStatement(
                 sql: """
                     UPDATE messages SET reserved_message_id = ?
                     WHERE id = ? AND claim_token = ? AND status = \(MessageStatus.sending.sql)
-                    """,
-                arguments: [messageId, claim.id, claim.claimToken])
-            return db.changesCount == 1
+                    """)
+            return try reservations.map { reservation in
+                try statement.execute(arguments: [reservation.messageId, reservation.claim.id, reservation.claim.claimToken])
+                return db.changesCount == 1
+            }
         }
     }
 
     /// Receipts that arrived before this send was recorded, applied now (and forgotten).
     static func applyEarlyReceipts(messageId: Int64, session: String, rawId: String, db: Database) throws {
         let receipts = try Row.fetchAll(
-            db, sql: "SELECT level, at FROM early_receipts WHERE session = ? AND raw_message_id = ?",
+            db.cachedStatement(sql: "SELECT level, at FROM early_receipts WHERE session = ? AND raw_message_id = ?"),
             arguments: [session, rawId])
         guard !receipts.isEmpty else { return }
         for receipt in receipts {
@@ -242,11 +247,12 @@ extension SQLiteStore {
     }
 
     static func insertAttempt(messageId: Int64, _ log: AttemptLog, db: Database) throws {
-        try db.execute(
+        try db.cachedStatement(
             sql: """
                 INSERT INTO message_attempts (message_id, started_at, finished_at, outcome, gateway_status, reason)
                 VALUES (?, ?, ?, ?, ?, ?)
-                """,
+                """
+        ).execute(
             arguments: [messageId, log.startedAt.millis, log.finishedAt.millis, log.outcome, log.gatewayStatus, log.reason])
     }
 }

@@ -58,6 +58,8 @@ public final class WAHADouble: Sendable {
         public let timestamp: Date
         /// When the request really arrived, for pacing checks.
         public let arrivedAt: ContinuousClock.Instant
+        /// When the send request arrived, by the double's clock (before its latency): the send's start.
+        public let requestedAt: Date
     }
 
     struct State {
@@ -321,6 +323,7 @@ public final class WAHADouble: Sendable {
             let text = body["text"] as? String
         else { return Self.nestError(400, ["session, chatId and text are required"]) }
         let requestedId = body["id"] as? String
+        let requestedAt = clock.now()
         let (latency, fault, engine, hang) = state.withLock { state in
             state.sendRequests += 1
             state.openSends += 1
@@ -335,7 +338,7 @@ public final class WAHADouble: Sendable {
         }
         if requestedId != nil && !engine.takesMessageIds { return Self.notImplemented() }
         func accept() async -> RecordedMessage {
-            let message = record(session: session, chatId: chatId, text: text, rawId: requestedId)
+            let message = record(session: session, chatId: chatId, text: text, rawId: requestedId, requestedAt: requestedAt)
             if state.withLock({ $0.ackBeforeReply }) { await postAck(message, level: .device) }
             return message
         }
@@ -428,10 +431,13 @@ public final class WAHADouble: Sendable {
         }
     }
 
-    private func record(session: String, chatId: String, text: String, rawId: String?) -> RecordedMessage {
+    private func record(
+        session: String, chatId: String, text: String, rawId: String?, requestedAt: Date
+    ) -> RecordedMessage {
         let raw = rawId ?? "3EB0" + Self.randomHex(18)
         let message = RecordedMessage(
-            session: session, chatId: chatId, text: text, id: "true_\(chatId)_\(raw)", timestamp: clock.now(), arrivedAt: .now)
+            session: session, chatId: chatId, text: text, id: "true_\(chatId)_\(raw)", timestamp: clock.now(),
+            arrivedAt: .now, requestedAt: requestedAt)
         state.withLock { $0.recorded.append(message) }
         return message
     }

@@ -441,3 +441,45 @@ enum SQLiteStoreProbe {
         return store
     }
 }
+
+extension StoreContractTests {
+    @Test("outcomes and reserved ids written in batches: one result per claim, fenced claims untouched", arguments: TestBackend.available)
+    func batchedWrites(_ backend: TestBackend) async throws {
+        let c = try await ContractFixture(backend)
+        let owner = try await c.makeUser()
+        _ = try await c.makeCampaign(owner: owner)
+        let due = Date(iso: "2030-03-03T09:30:00Z")
+        let claims = try await c.store.claimDueMessages(now: due, limit: 3, owner: "p1", leaseUntil: due.addingTimeInterval(30))
+        try #require(claims.count == 3)
+        let stale = ClaimedMessage(
+            id: claims[1].id, claimToken: claims[1].claimToken - 1, attemptCount: 0, campaignId: claims[1].campaignId,
+            sessionName: claims[1].sessionName, chatId: claims[1].chatId, content: claims[1].content,
+            scheduledAt: claims[1].scheduledAt, needsReconcile: false, sendStartedAt: nil, lastError: nil)
+
+        let reserved = try await c.store.recordReservedMessageIds([
+            MessageIdReservation(claims[0], "3EB0A0"), MessageIdReservation(stale, "3EB0A1"),
+            MessageIdReservation(claims[2], "3EB0A2"),
+        ])
+        #expect(reserved == [true, false, true])
+        #expect(try await c.store.internals(ofMessage: claims[0].id)?.reservedMessageId == "3EB0A0")
+        #expect(try await c.store.internals(ofMessage: claims[1].id)?.reservedMessageId == nil, "a stale claim writes nothing")
+
+        let log = AttemptLog(startedAt: due, finishedAt: due.addingTimeInterval(1), outcome: .sent, gatewayStatus: 201,
+                             reason: nil, attempted: true)
+        let retry = AttemptLog(startedAt: due, finishedAt: due.addingTimeInterval(1), outcome: .retry, gatewayStatus: 500,
+                               reason: "boom", attempted: true)
+        let applied = try await c.store.recordOutcomes([
+            OutcomeRecord(claims[0], .sent(gatewayMessageId: GatewayMessageId(full: "true_g_3EB0A0", raw: "3EB0A0")), log: log),
+            OutcomeRecord(stale, .sent(gatewayMessageId: nil), log: log),
+            OutcomeRecord(claims[2], .retry(at: due.addingTimeInterval(60), reason: "boom", needsReconcile: false,
+                                             sendStartedAt: nil), log: retry),
+        ])
+        #expect(applied == [true, false, true])
+        #expect(try await c.store.internals(ofMessage: claims[0].id)?.gatewayRawId == "3EB0A0")
+        #expect(try await c.store.internals(ofMessage: claims[1].id)?.leaseOwner == "p1", "still claimed: fenced out")
+        #expect(try await c.store.internals(ofMessage: claims[2].id)?.nextAttemptAt == due.addingTimeInterval(60))
+        #expect(try await c.store.messageCount(status: .sent) == 1)
+        #expect(try await c.store.attemptCount(outcome: .sent) == 1 && c.store.attemptCount(outcome: .retry) == 1)
+        #expect(try await c.store.recordOutcomes([]) == [] && c.store.recordReservedMessageIds([]) == [])
+    }
+}
