@@ -1,4 +1,5 @@
 import Prometheus
+import Synchronization
 
 /// Why a message failed for good, as a metric label. Each counter has only the reasons that can
 /// apply to it, so `/metrics` never shows a series that can only ever be zero.
@@ -69,16 +70,24 @@ public struct DispatchMetrics: Sendable {
         MetricNameDescriptor(namespace: "crier", metricName: metric, unitName: unit, helpText: help)
     }
 
-    /// A histogram of gateway request durations for the WAHA client's observer.
+    /// A histogram of gateway request durations for the WAHA client's observer. Each operation's
+    /// histograms are looked up in the registry once, not on every request.
     public static func gatewayRequestObserver(
         registry: PrometheusCollectorRegistry
     ) -> @Sendable (String, Duration, Bool) -> Void {
-        { operation, duration, succeeded in
-            registry.makeDurationHistogram(
-                descriptor: name("gateway_request_duration", "seconds", "Gateway request latency"),
-                labels: [("operation", operation), ("outcome", succeeded ? "ok" : "error")],
-                buckets: latenessBuckets
-            ).record(duration)
+        let histograms = Mutex<[String: DurationHistogram]>([:])
+        return { operation, duration, succeeded in
+            let outcome = succeeded ? "ok" : "error"
+            let histogram = histograms.withLock { known in
+                if let histogram = known[operation + " " + outcome] { return histogram }
+                let made = registry.makeDurationHistogram(
+                    descriptor: name("gateway_request_duration", "seconds", "Gateway request latency"),
+                    labels: [("operation", operation), ("outcome", outcome)],
+                    buckets: latenessBuckets)
+                known[operation + " " + outcome] = made
+                return made
+            }
+            histogram.record(duration)
         }
     }
 }

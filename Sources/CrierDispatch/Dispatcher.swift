@@ -45,8 +45,10 @@ public final class Dispatcher: Service, Sendable {
         self.logger = logger
         inFlight = AsyncSemaphore(configuration.maxInFlight)
         policy = DispatchPolicy(configuration: configuration)
-        outcomes = GroupCommit { records in try await store.recordOutcomes(records) }
-        reservations = GroupCommit { reservations in try await store.recordReservedMessageIds(reservations) }
+        outcomes = GroupCommit(linger: configuration.outcomeLinger) { records in try await store.recordOutcomes(records) }
+        reservations = GroupCommit(linger: configuration.reservationLinger) { reservations in
+            try await store.recordReservedMessageIds(reservations)
+        }
     }
 
     /// Runs until graceful shutdown: then stops claiming, lets in-flight sends finish (bounded), and
@@ -62,14 +64,14 @@ public final class Dispatcher: Service, Sendable {
                     let saturated = await self.pass { session in group.addTask { await self.runLane(session) } }
                     await self.waitForWork(saturated: saturated)
                 }
-                let unstarted = await lanes.drain()
+                let unstarted = lanes.drain()
                 do {
                     try await store.releaseClaims(unstarted, owner: owner)
                 } catch {
                     logger.error("Could not release claims; they will be recovered", metadata: ["error": "\(error)"])
                 }
                 let deadline = ContinuousClock.now + configuration.shutdownTimeout
-                while await !lanes.isIdle, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(20)) }
+                while !lanes.isIdle, ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(20)) }
                 group.cancelAll()
             }
         } onGracefulShutdown: {
@@ -103,14 +105,14 @@ public final class Dispatcher: Service, Sendable {
                 reason: policy.missedReason(""), now: now)
             if missed > 0 { metrics.missed(.graceExpired, count: missed) }
             while true {
-                let room = configuration.maxHeldClaims - (await lanes.held)
+                let room = configuration.maxHeldClaims - (lanes.held)
                 guard room > 0 else { return true }
                 let limit = min(configuration.claimBatchSize, room)
                 let claimedAt = clock.now()
                 let claims = try await store.claimDueMessages(
                     now: claimedAt, limit: limit, owner: owner,
                     leaseUntil: claimedAt.addingTimeInterval(configuration.leaseDuration))
-                for session in await lanes.enqueue(claims) { startLane(session) }
+                for session in lanes.enqueue(claims) { startLane(session) }
                 if claims.count < limit { return false }
             }
         } catch {
@@ -147,9 +149,9 @@ public final class Dispatcher: Service, Sendable {
     }
 
     private func runLane(_ session: String) async {
-        while let claim = await lanes.next(for: session) {
+        while let claim = lanes.next(for: session) {
             await process(claim)
-            await lanes.finished()
+            lanes.finished()
         }
     }
 
@@ -167,7 +169,7 @@ public final class Dispatcher: Service, Sendable {
             await apply(.fail(reason: reason, metric: .attemptsExhausted, gatewayStatus: nil), claim, started: started)
             return
         }
-        if let notReady = await lanes.notReadyReason(claim.sessionName) {
+        if let notReady = lanes.notReadyReason(claim.sessionName) {
             await apply(
                 policy.waitForSession(reason: notReady, possiblyDelivered: false, now: clock.now(), deadline: deadline),
                 claim, started: started)
@@ -180,22 +182,18 @@ public final class Dispatcher: Service, Sendable {
             await apply(.miss(reason: reason, metric: .graceExpired), claim, started: started)
             return
         }
-        await inFlight.acquire()
         let result: Result<SendReceipt, GatewayFailure>
         do {
             claim = try await reserveMessageId(claim)
-            result = .success(
-                try await gateway.sendText(
-                    OutgoingText(
-                        session: claim.sessionName, chatId: claim.chatId, text: claim.content,
-                        messageId: claim.reservedMessageId)))
+            let text = OutgoingText(
+                session: claim.sessionName, chatId: claim.chatId, text: claim.content, messageId: claim.reservedMessageId)
+            result = .success(try await withGatewaySlot { try await gateway.sendText(text) })
         } catch let failure as GatewayFailure {
             result = .failure(failure)
         } catch {
             result = .failure(.ambiguous(reason: "Unexpected gateway error: \(error)"))
         }
-        await inFlight.release()
-        await lanes.recordSend(for: claim.sessionName)  // the next send waits the gap after this one ended
+        lanes.recordSend(for: claim.sessionName)  // the next send waits the gap after this one ended
         switch result {
         case .success(let receipt):
             health.recordSuccess()
@@ -213,9 +211,10 @@ public final class Dispatcher: Service, Sendable {
     /// Before a message's first send, reserves its id at the gateway (NOWEB, GOWS) and stores it with
     /// the claim, so that every later question "did it go out?" is a lookup by id, crash or not.
     private func reserveMessageId(_ claim: ClaimedMessage) async throws -> ClaimedMessage {
-        guard claim.reservedMessageId == nil, await lanes.takesReservedIds(claim.sessionName) else { return claim }
-        guard let messageId = try await gateway.reserveMessageId(session: claim.sessionName) else {
-            await lanes.noteNoReservedIds(claim.sessionName)
+        guard claim.reservedMessageId == nil, lanes.takesReservedIds(claim.sessionName) else { return claim }
+        let session = claim.sessionName
+        guard let messageId = try await withGatewaySlot({ try await gateway.reserveMessageId(session: session) }) else {
+            lanes.noteNoReservedIds(claim.sessionName)
             return claim
         }
         guard try await reservations.submit(MessageIdReservation(claim, messageId)) else {
@@ -224,12 +223,26 @@ public final class Dispatcher: Service, Sendable {
         return claim.reserving(messageId)
     }
 
+    /// Runs one gateway request within the `maxInFlight` bound. Held for the request only: storing a
+    /// reserved id between the two requests of a send does not keep a slot from other sends.
+    private func withGatewaySlot<T: Sendable>(_ request: () async throws -> T) async throws -> T {
+        await inFlight.acquire()
+        do {
+            let value = try await request()
+            inFlight.release()
+            return value
+        } catch {
+            inFlight.release()
+            throw error
+        }
+    }
+
     private func handle(_ failure: GatewayFailure, claim: ClaimedMessage, sendStarted: Date, deadline: Date) async {
         var decision = policy.afterFailure(
             failure, session: claim.sessionName, attemptsBefore: claim.attemptCount, possiblyDeliveredBefore: false,
             now: clock.now(), deadline: deadline, jitter: random.unit())
         if case .sessionNotReady(let status, _) = failure, case .wait(let until, let reason) = decision {
-            await lanes.markNotReady(
+            lanes.markNotReady(
                 claim.sessionName, reason: reason, for: .milliseconds(Int64(configuration.sessionRecheck * 1000)))
             if let note = await restartIfStuck(claim.sessionName, status: status) {
                 decision = .wait(until: until, reason: reason + "; " + note)
@@ -243,7 +256,7 @@ public final class Dispatcher: Service, Sendable {
     /// once per `sessionRestartInterval`. Returns what was done, for the audit trail.
     private func restartIfStuck(_ session: String, status: SessionStatus?) async -> String? {
         guard status == .stopped || status == .failed,
-            await lanes.claimRestart(session, now: clock.now(), interval: configuration.sessionRestartInterval)
+            lanes.claimRestart(session, now: clock.now(), interval: configuration.sessionRestartInterval)
         else { return nil }
         let verb = status == .failed ? "restart" : "start"
         do {
@@ -260,7 +273,7 @@ public final class Dispatcher: Service, Sendable {
         let range = configuration.sendGap
         guard range.upperBound > 0 else { return 0 }
         let gap = range.lowerBound + (range.upperBound - range.lowerBound) * random.unit()
-        let wait = await lanes.pacingWait(for: session, gap: .milliseconds(Int64(gap * 1000)))
+        let wait = lanes.pacingWait(for: session, gap: .milliseconds(Int64(gap * 1000)))
         guard wait > .zero else { return 0 }
         metrics.pacingDelay.record(wait)
         try? await Task.sleep(for: wait)

@@ -15,6 +15,10 @@ public struct DispatcherConfiguration: Sendable {
     /// Claims taken per round, and the most held (queued behind pacing) at once.
     public var claimBatchSize = 500
     public var maxHeldClaims = 5000
+    /// How long a reserved id waits for others to be written with it (the send waits for the write).
+    public var reservationLinger: Duration = .milliseconds(2)
+    /// How long an outcome waits for others to be written with it (nothing waits on it but its lane).
+    public var outcomeLinger: Duration = .milliseconds(5)
     /// The floor of the wake-up: due work is looked for at least this often.
     public var recheckInterval: TimeInterval = 1
     /// How long messages of a session that is not WORKING wait before it is asked again.

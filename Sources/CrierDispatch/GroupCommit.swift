@@ -1,8 +1,9 @@
 import Synchronization
 
-/// Writes that many concurrent sends ask for, made together: while one batch is being written, the
-/// next ones wait and go in the next write, so under load one transaction (one commit) carries many
-/// messages' writes, and an idle dispatcher writes at once, with no added delay.
+/// Writes that many concurrent sends ask for, made together: the first write waits `linger` for
+/// others to join it, and while one batch is being written the next ones gather for the next write.
+/// So under load one transaction (one commit: on SQLite, every page it changed appended to the WAL
+/// once) carries many messages' writes, at the cost of at most `linger` more per write.
 final class GroupCommit<Item: Sendable>: Sendable {
     private typealias Waiter = (item: Item, continuation: CheckedContinuation<Bool, any Error>)
 
@@ -13,11 +14,13 @@ final class GroupCommit<Item: Sendable>: Sendable {
 
     private let state = Mutex(State())
     private let maxBatch: Int
+    private let linger: Duration
     private let write: @Sendable ([Item]) async throws -> [Bool]
 
     /// `write` stores a batch and returns one result per item, in order.
-    init(maxBatch: Int = 500, write: @escaping @Sendable ([Item]) async throws -> [Bool]) {
+    init(maxBatch: Int = 500, linger: Duration = .zero, write: @escaping @Sendable ([Item]) async throws -> [Bool]) {
         self.maxBatch = maxBatch
+        self.linger = linger
         self.write = write
     }
 
@@ -35,6 +38,7 @@ final class GroupCommit<Item: Sendable>: Sendable {
     }
 
     private func writeUntilDrained() async {
+        if linger > .zero { try? await Task.sleep(for: linger) }
         while let batch = nextBatch() {
             do {
                 let results = try await write(batch.map(\.item))

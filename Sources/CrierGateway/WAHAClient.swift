@@ -47,13 +47,24 @@ public struct WAHAClient: Gateway {
 
     // MARK: Sending
 
+    /// sendText's body as WAHA's spec names it; encoded from a type, not a dictionary, since it is the
+    /// one request made for every message.
+    struct SendTextBody: Encodable {
+        let session: String
+        let chatId: String
+        let text: String
+        /// No link previews: WAHA would spend seconds building them, making timeouts (and doubt) likelier.
+        var linkPreview = false
+        /// The reserved id (NOWEB, GOWS); left out when there is none.
+        let id: String?
+    }
+
+    private static let encoder = JSONEncoder()
+
     public func sendText(_ message: OutgoingText) async throws -> SendReceipt {
-        // No link previews: WAHA would spend seconds building them, making timeouts (and doubt) likelier.
-        var body: [String: Any] = [
-            "session": message.session, "chatId": message.chatId, "text": message.text, "linkPreview": false,
-        ]
-        if let id = message.messageId { body["id"] = id }
-        let response = try await request(.POST, "/api/sendText", json: body, timeout: sendTimeout, operation: "sendText")
+        let body = try Self.encoder.encode(
+            SendTextBody(session: message.session, chatId: message.chatId, text: message.text, id: message.messageId))
+        let response = try await request(.POST, "/api/sendText", body: body, timeout: sendTimeout, operation: "sendText")
         return SendReceipt(messageId: Self.messageId(in: response.body, chatId: message.chatId))
     }
 
@@ -276,17 +287,21 @@ public struct WAHAClient: Gateway {
 
     private func request(
         _ method: HTTPMethod, _ path: String, query: [(String, String)] = [], json: [String: Any]? = nil,
-        accept: String = "application/json", timeout: TimeAmount? = nil, operation: String
+        body: Data? = nil, accept: String = "application/json", timeout: TimeAmount? = nil, operation: String
     ) async throws -> Reply {
-        var components = URLComponents()
-        components.queryItems = query.isEmpty ? nil : query.map { URLQueryItem(name: $0.0, value: $0.1) }
-        var request = HTTPClientRequest(url: baseURL + path + (components.percentEncodedQuery.map { "?" + $0 } ?? ""))
+        var url = baseURL + path
+        if !query.isEmpty {
+            var components = URLComponents()
+            components.queryItems = query.map { URLQueryItem(name: $0.0, value: $0.1) }
+            url += components.percentEncodedQuery.map { "?" + $0 } ?? ""
+        }
+        var request = HTTPClientRequest(url: url)
         request.method = method
         request.headers.add(name: "Accept", value: accept)
         if let apiKey { request.headers.add(name: "X-Api-Key", value: apiKey) }
-        if let json {
+        if let body = try body ?? json.map({ try JSONSerialization.data(withJSONObject: $0) }) {
             request.headers.add(name: "Content-Type", value: "application/json")
-            request.body = .bytes(ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: json)))
+            request.body = .bytes(ByteBuffer(bytes: body))
         }
         let started = ContinuousClock.now
         do {
