@@ -120,10 +120,12 @@ struct BenchReport {
 
     static var date: String { ISO8601DateFormatter().string(from: Date()) }
 
-    /// The checked-out commit, with `+changes` when the work tree differs from it.
+    /// The commit the benchmark was built from (its binary lives in the work tree's `.build`), with
+    /// `+changes` when the work tree differs from it.
     static let gitRevision: String = {
-        guard let revision = run("git", "rev-parse", "--short", "HEAD"), !revision.isEmpty else { return "unknown" }
-        let changes = run("git", "status", "--porcelain", "--untracked-files=no") ?? ""
+        let tree = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent().path
+        guard let revision = run("git", "-C", tree, "rev-parse", "--short", "HEAD"), !revision.isEmpty else { return "unknown" }
+        let changes = run("git", "-C", tree, "status", "--porcelain", "--untracked-files=no") ?? ""
         return changes.isEmpty ? revision : revision + "+changes"
     }()
 
