@@ -30,6 +30,14 @@ struct WAHAClientTests {
         }
     }
 
+    @Test("path segments keep only unreserved bytes as they are", arguments: [
+        ("phone-1_a.b~", "phone-1_a.b~"), ("120363025@g.us", "120363025%40g.us"), ("a b/é?", "a%20b%2F%C3%A9%3F"),
+        ("", ""),
+    ])
+    func pathSegments(_ value: String, _ encoded: String) {
+        #expect(WAHAClient.segment(value) == encoded)
+    }
+
     @Test("failures are classified as DESIGN §5 says")
     func classification() async throws {
         try await WAHADouble.withRunning(everySessionWorking: true) { double in
