@@ -206,11 +206,17 @@ struct CreateDailyBench: AsyncParsableCommand {
 /// `crier-bench preview`: previewCampaign of a campaign with the most occurrences allowed.
 struct PreviewBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "preview", abstract: "previewCampaign of a 2,000-occurrence daily campaign, one request at a time.")
+        commandName: "preview", abstract: "previewCampaign of the longest daily campaign allowed, one request at a time.")
 
     @OptionGroup var common: CommonOptions
     @Option(help: "Requests timed per run.") var requests = 200
-    @Option(help: "Occurrences (days) previewed.") var occurrences = CampaignPlanner.maxMessages
+    /// DESIGN allows 2,000 messages but a span of 5 years: a daily campaign has at most 1,827.
+    @Option(help: "Occurrences (days) previewed; at most 1827, a daily campaign over the longest span allowed.")
+    var occurrences = 1_827
+
+    func validate() throws {
+        guard (1...1_827).contains(occurrences) else { throw ValidationError("--occurrences: from 1 to 1827") }
+    }
 
     func run() async throws {
         let count = common.quick ? 10 : requests

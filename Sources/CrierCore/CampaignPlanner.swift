@@ -42,14 +42,19 @@ public enum CampaignPlanner {
                     + "Or remove the asterisks to use the same message for all occurrences.")
         }
         let zone = settings.timeZone
+        let header = header(settings)
         var messages: [PlannedMessage] = []
         var totalBytes = 0
         for (index, date) in occurrences.enumerated() {
             let scheduledAt = SendInstant.instant(on: date, at: settings.messageTime, in: zone)
             let daysLeft = date.days(until: schedule.endDate)
-            let content = render(settings, text: template.text(forOccurrence: index, daysLeft: daysLeft), daysLeft: daysLeft)
+            let text = template.text(forOccurrence: index, daysLeft: daysLeft)
+            let content = header.map { "\($0)Days Remaining: \(daysLeft)\n\n\(text)" } ?? text
             let bytes = content.utf8.count
-            guard bytes <= maxMessageLength * TextRules.maxBytesPerCharacter, content.count <= maxMessageLength else {
+            // Counting characters walks the text; a text with no more bytes than the limit cannot be over it.
+            guard bytes <= maxMessageLength || (bytes <= maxMessageLength * TextRules.maxBytesPerCharacter
+                && content.count <= maxMessageLength)
+            else {
                 throw CampaignValidationError(
                     field: "messageTemplate",
                     message: "The message for \(date) is longer than the maximum of \(maxMessageLength) characters")
@@ -74,15 +79,16 @@ public enum CampaignPlanner {
         return messages
     }
 
-    /// The metadata header (unless free-form), a blank line, then the text.
-    static func render(_ settings: CampaignSettings, text: String, daysLeft: Int) -> String {
-        guard !settings.isFreeForm else { return text }
+    /// The metadata header's lines before "Days Remaining" (each ending in a newline), the same for
+    /// every message of the campaign; `nil` for a free-form campaign, whose messages are the text alone.
+    /// A message is the header, "Days Remaining: N", a blank line, then the text.
+    static func header(_ settings: CampaignSettings) -> String? {
+        guard !settings.isFreeForm else { return nil }
         var lines: [String] = []
         if let title = settings.title { lines.append("Campaign Title: \(title)") }
         lines.append("Campaign Start Date: \(settings.schedule.startDate)")
         lines.append("Campaign End Date: \(settings.schedule.endDate)")
         if let target = settings.targetAmount { lines.append("Contribution Target Amount: \(target)") }
-        lines.append("Days Remaining: \(daysLeft)")
-        return lines.joined(separator: "\n") + "\n\n" + text
+        return lines.map { $0 + "\n" }.joined()
     }
 }

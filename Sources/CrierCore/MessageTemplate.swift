@@ -48,7 +48,7 @@ public struct MessageTemplate: Hashable, Sendable {
         case .single(let text): raw = text
         case .sequence(let parts): raw = parts[index]
         }
-        return raw.replacingOccurrences(of: "{days_left}", with: String(daysLeft))
+        return raw.replacingAll("{days_left}", with: String(daysLeft))
     }
 
     private static func hasSeparator(_ template: String) -> Bool {
@@ -65,5 +65,5 @@ public struct MessageTemplate: Hashable, Sendable {
         return false
     }
 
-    private static func unescape(_ text: String) -> String { text.replacingOccurrences(of: "\\*", with: "*") }
+    private static func unescape(_ text: String) -> String { text.replacingAll("\\*", with: "*") }
 }

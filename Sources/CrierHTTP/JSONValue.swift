@@ -1,3 +1,4 @@
+import CrierCore
 import Foundation
 import Hummingbird
 
@@ -14,14 +15,15 @@ public enum JSONValue: Hashable, Sendable, Codable {
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
+        // Strings first: most fields are strings, and each failed guess costs a thrown error.
         if container.decodeNil() {
             self = .null
+        } else if let value = try? container.decode(String.self) {
+            self = .string(value)
         } else if let value = try? container.decode(Bool.self) {
             self = .bool(value)
         } else if let value = try? container.decode(Double.self) {
             self = .number(value)
-        } else if let value = try? container.decode(String.self) {
-            self = .string(value)
         } else if let value = try? container.decode([JSONValue].self) {
             self = .array(value)
         } else {
@@ -45,16 +47,84 @@ public enum JSONValue: Hashable, Sendable, Codable {
     /// `.string`, or `.null` for `nil`.
     static func string(_ value: String?) -> JSONValue { value.map(JSONValue.string) ?? .null }
     /// An ISO-8601 UTC instant (`2026-03-08T14:30:00Z`), or `.null`.
-    static func instant(_ value: Date?) -> JSONValue { value.map { .string($0.formatted(.iso8601)) } ?? .null }
+    static func instant(_ value: Date?) -> JSONValue { value.map { .string($0.isoUTC) } ?? .null }
 
     static func response(_ value: JSONValue, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let data = (try? encoder.encode(value)) ?? Data("null".utf8)
+        var buffer = ByteBuffer()
+        value.write(to: &buffer)
         var headers = headers
         headers[.contentType] = "application/json; charset=utf-8"
-        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: buffer))
     }
+
+    /// Writes the value as compact JSON with sorted keys and unescaped slashes, as JSONEncoder would
+    /// with `[.sortedKeys, .withoutEscapingSlashes]`, straight into the response buffer: a campaign
+    /// with its messages is thousands of values, and the generic encoder spent most of a preview.
+    func write(to buffer: inout ByteBuffer) {
+        switch self {
+        case .null: buffer.writeStaticString("null")
+        case .bool(let value): buffer.writeStaticString(value ? "true" : "false")
+        case .int(let value): buffer.writeString(String(value))
+        case .number(let value):
+            if !value.isFinite {
+                buffer.writeStaticString("null")
+            } else if value == value.rounded(), abs(value) < 1e15 {
+                buffer.writeString(String(Int64(value)))
+            } else {
+                buffer.writeString(String(value))
+            }
+        case .string(let value): Self.writeString(value, to: &buffer)
+        case .array(let values):
+            buffer.writeInteger(UInt8(ascii: "["))
+            for (index, value) in values.enumerated() {
+                if index > 0 { buffer.writeInteger(UInt8(ascii: ",")) }
+                value.write(to: &buffer)
+            }
+            buffer.writeInteger(UInt8(ascii: "]"))
+        case .object(let fields):
+            buffer.writeInteger(UInt8(ascii: "{"))
+            for (index, key) in fields.keys.sorted().enumerated() {
+                if index > 0 { buffer.writeInteger(UInt8(ascii: ",")) }
+                Self.writeString(key, to: &buffer)
+                buffer.writeInteger(UInt8(ascii: ":"))
+                fields[key, default: .null].write(to: &buffer)
+            }
+            buffer.writeInteger(UInt8(ascii: "}"))
+        }
+    }
+
+    /// A JSON string: quotes, backslashes and control characters escaped, everything else copied as
+    /// UTF-8 in runs.
+    private static func writeString(_ value: String, to buffer: inout ByteBuffer) {
+        buffer.writeInteger(UInt8(ascii: "\""))
+        var value = value
+        value.withUTF8 { bytes in
+            var runStart = 0
+            for index in bytes.indices {
+                let byte = bytes[index]
+                guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
+                buffer.writeBytes(UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: bytes[runStart..<index])))
+                runStart = index + 1
+                switch byte {
+                case UInt8(ascii: "\""): buffer.writeStaticString("\\\"")
+                case UInt8(ascii: "\\"): buffer.writeStaticString("\\\\")
+                case UInt8(ascii: "\n"): buffer.writeStaticString("\\n")
+                case UInt8(ascii: "\r"): buffer.writeStaticString("\\r")
+                case UInt8(ascii: "\t"): buffer.writeStaticString("\\t")
+                case 0x08: buffer.writeStaticString("\\b")
+                case 0x0C: buffer.writeStaticString("\\f")
+                default:
+                    buffer.writeStaticString("\\u00")
+                    buffer.writeInteger(hexDigits[Int(byte >> 4)])
+                    buffer.writeInteger(hexDigits[Int(byte & 0x0F)])
+                }
+            }
+            buffer.writeBytes(UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: bytes[runStart...])))
+        }
+        buffer.writeInteger(UInt8(ascii: "\""))
+    }
+
+    private static let hexDigits = Array("0123456789abcdef".utf8)
 }
 
 /// A request's JSON object, read field by field with errors that name the field.
