@@ -32,7 +32,7 @@ extension PostgresStore {
                     """, logger: logger)
                 guard let row = inserted.first else { throw DomainError.campaignNotFound }
                 try await Self.insert(
-                    campaign.messages, campaignRowId: try row["id"].decode(Int64.self), version: 1, connection, logger)
+                    campaign.messages, campaignRowId: try row["id"].decode(Int64.self), version: 1, at: at, connection, logger)
                 ids.append(publicId)
             }
             return ids
@@ -75,7 +75,7 @@ extension PostgresStore {
                     schedule_version = \(version), updated_at = \(at.millis)
                 WHERE id = \(rowId)
                 """, logger: logger)
-            try await Self.insert(messages, campaignRowId: rowId, version: version, connection, logger)
+            try await Self.insert(messages, campaignRowId: rowId, version: version, at: at, connection, logger)
         }
     }
 
@@ -148,7 +148,7 @@ extension PostgresStore {
 
     /// All of a schedule's messages in one statement (arrays unnested server-side).
     static func insert(
-        _ messages: [PlannedMessage], campaignRowId: Int64, version: Int64, _ connection: PostgresConnection,
+        _ messages: [PlannedMessage], campaignRowId: Int64, version: Int64, at: Date, _ connection: PostgresConnection,
         _ logger: Logger
     ) async throws {
         guard !messages.isEmpty else { return }
@@ -156,8 +156,7 @@ extension PostgresStore {
         let dates = messages.map { $0.occurrenceDate.description }
         let instants = messages.map { $0.scheduledAt.millis }
         let contents = messages.map(\.content)
-        let publicIds = messages.map { _ in UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(24) }
-            .map(String.init)
+        let publicIds = MessagePublicId.make(count: messages.count, at: at)
         try await connection.query(
             """
             INSERT INTO messages (campaign_id, schedule_version, occurrence_index, occurrence_date, scheduled_at, content,

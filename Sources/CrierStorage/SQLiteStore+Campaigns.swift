@@ -23,7 +23,7 @@ extension SQLiteStore {
                         """,
                     arguments: [publicId, ownerId, sessionRowId] + Self.settingsArguments(campaign.settings)
                         + [at.millis, at.millis])
-                try Self.insert(campaign.messages, campaignRowId: db.lastInsertedRowID, version: 1, db: db)
+                try Self.insert(campaign.messages, campaignRowId: db.lastInsertedRowID, version: 1, at: at, db: db)
                 return publicId
             }
         }
@@ -59,7 +59,7 @@ extension SQLiteStore {
                     WHERE id = ?
                     """,
                 arguments: Self.settingsArguments(settings) + [version, at.millis, rowId])
-            try Self.insert(messages, campaignRowId: rowId, version: version, db: db)
+            try Self.insert(messages, campaignRowId: rowId, version: version, at: at, db: db)
         }
     }
 
@@ -139,18 +139,21 @@ extension SQLiteStore {
         ]
     }
 
-    private static func insert(_ messages: [PlannedMessage], campaignRowId: Int64, version: Int, db: Database) throws {
+    private static func insert(
+        _ messages: [PlannedMessage], campaignRowId: Int64, version: Int, at: Date, db: Database
+    ) throws {
         let statement = try db.cachedStatement(
             sql: """
                 INSERT INTO messages (campaign_id, schedule_version, occurrence_index, occurrence_date, scheduled_at,
                     content, next_attempt_at, public_id)
-                VALUES (?, ?, ?, ?, ?, ?, ?, lower(hex(randomblob(12))))
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                 """)
-        for message in messages {
+        let publicIds = MessagePublicId.make(count: messages.count, at: at)
+        for (message, publicId) in zip(messages, publicIds) {
             let at = message.scheduledAt.millis
             try statement.execute(arguments: [
                 campaignRowId, version, message.occurrenceIndex, message.occurrenceDate.description, at,
-                message.content, at,
+                message.content, at, publicId,
             ])
         }
     }
