@@ -69,7 +69,7 @@ public struct CampaignValidator: Sendable {
         guard let raw = value, !raw.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
             throw CampaignValidationError(field: field, message: "messageTemplate is required")
         }
-        let template = raw.replacingOccurrences(of: "\r\n", with: "\n")
+        let template = raw.replacingAll("\r\n", with: "\n")
         try TextRules.checkControlCharacters(template, field: field, allowsLineBreaks: true)
         if let unknown = unknownPlaceholder(in: template) {
             let known = placeholders.map { "{\($0)}" }.joined(separator: ", ")

@@ -12,7 +12,9 @@ public enum TextRules {
         _ text: String, field: String, maxCharacters: Int, allowsLineBreaks: Bool = false
     ) throws(CampaignValidationError) {
         try checkControlCharacters(text, field: field, allowsLineBreaks: allowsLineBreaks)
-        guard text.utf8.count <= maxCharacters * maxBytesPerCharacter, text.count <= maxCharacters else {
+        // Counting characters walks the text; one with no more bytes than the limit cannot be over it.
+        let bytes = text.utf8.count
+        guard bytes <= maxCharacters || (bytes <= maxCharacters * maxBytesPerCharacter && text.count <= maxCharacters) else {
             throw CampaignValidationError(field: field, message: "\(field) must be at most \(maxCharacters) characters")
         }
     }
@@ -21,7 +23,8 @@ public enum TextRules {
     public static func checkControlCharacters(
         _ text: String, field: String, allowsLineBreaks: Bool = false
     ) throws(CampaignValidationError) {
-        for scalar in text.unicodeScalars where scalar.properties.generalCategory == .control {
+        // Exactly the scalars whose general category is Control (Cc), without a Unicode table lookup.
+        for scalar in text.unicodeScalars where scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) {
             if allowsLineBreaks && (scalar == "\n" || scalar == "\t") { continue }
             throw CampaignValidationError(
                 field: field,

@@ -9,18 +9,19 @@ extension SQLiteStore {
         try await transaction { db in
             guard
                 let sessionRowId = try Int64.fetchOne(
-                    db, sql: "SELECT id FROM whatsapp_sessions WHERE public_id = ? AND owner_id = ?",
+                    db.cachedStatement(sql: "SELECT id FROM whatsapp_sessions WHERE public_id = ? AND owner_id = ?"),
                     arguments: [session.id, ownerId])
             else { throw DomainError.sessionNotFound }
             return try campaigns.map { campaign in
                 let publicId = newPublicId()
-                try db.execute(
+                try db.cachedStatement(
                     sql: """
                         INSERT INTO campaigns (public_id, owner_id, session_id, group_id, group_name, audience_type, title,
                             target_amount, start_date, end_date, message_time, time_zone, template, is_free_form,
                             is_recurring, recurrence, schedule_version, created_at, updated_at)
                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)
-                        """,
+                        """
+                ).execute(
                     arguments: [publicId, ownerId, sessionRowId] + Self.settingsArguments(campaign.settings)
                         + [at.millis, at.millis])
                 try Self.insert(campaign.messages, campaignRowId: db.lastInsertedRowID, version: 1, at: at, db: db)

@@ -160,11 +160,11 @@ public final class SQLiteStore: Store {
     public func user(apiTokenHash: String, at: Date) async throws -> User? {
         let found = try await writer.read { db in
             try Row.fetchOne(
-                db,
-                sql: """
-                    SELECT u.*, t.id AS token_row, t.last_used_at FROM api_tokens t JOIN users u ON u.id = t.user_id
-                    WHERE t.token_hash = ? AND u.access = 'active'
-                    """,
+                db.cachedStatement(
+                    sql: """
+                        SELECT u.*, t.id AS token_row, t.last_used_at FROM api_tokens t JOIN users u ON u.id = t.user_id
+                        WHERE t.token_hash = ? AND u.access = 'active'
+                        """),
                 arguments: [apiTokenHash]
             ).map { row in (User(row: row), row["token_row"] as Int64, row["last_used_at"] as Int64?) }
         }
@@ -257,11 +257,11 @@ public final class SQLiteStore: Store {
     public func session(idOrName: String, ownerId: Int64) async throws -> WhatsAppSession? {
         try await writer.read { db in
             try Row.fetchOne(
-                db,
-                sql: """
-                    SELECT * FROM whatsapp_sessions WHERE owner_id = ? AND (public_id = ? OR name = ?)
-                    ORDER BY public_id = ? DESC LIMIT 1
-                    """,
+                db.cachedStatement(
+                    sql: """
+                        SELECT * FROM whatsapp_sessions WHERE owner_id = ? AND (public_id = ? OR name = ?)
+                        ORDER BY public_id = ? DESC LIMIT 1
+                        """),
                 arguments: [ownerId, idOrName, idOrName, idOrName]
             ).map(WhatsAppSession.init(row:))
         }
