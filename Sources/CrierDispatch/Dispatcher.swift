@@ -26,8 +26,8 @@ public final class Dispatcher: Service, Sendable {
     let inFlight: AsyncSemaphore
     let policy: DispatchPolicy
     /// Outcomes and reserved ids of concurrent sends, each written many to a transaction.
-    let outcomes: GroupCommit<OutcomeRecord>
-    let reservations: GroupCommit<MessageIdReservation>
+    let outcomes: GroupCommit<OutcomeRecord, Bool>
+    let reservations: GroupCommit<MessageIdReservation, Bool>
 
     public init(
         store: any DispatchStore, gateway: any Gateway, clock: any WallClock, configuration: DispatcherConfiguration,
@@ -45,9 +45,11 @@ public final class Dispatcher: Service, Sendable {
         self.logger = logger
         inFlight = AsyncSemaphore(configuration.maxInFlight)
         policy = DispatchPolicy(configuration: configuration)
-        outcomes = GroupCommit(linger: configuration.outcomeLinger) { records in try await store.recordOutcomes(records) }
+        outcomes = GroupCommit(linger: configuration.outcomeLinger) { records in
+            try await store.recordOutcomes(records).map { .success($0) }
+        }
         reservations = GroupCommit(linger: configuration.reservationLinger) { reservations in
-            try await store.recordReservedMessageIds(reservations)
+            try await store.recordReservedMessageIds(reservations).map { .success($0) }
         }
     }
 

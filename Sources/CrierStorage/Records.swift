@@ -47,6 +47,14 @@ public struct NewCampaign: Sendable {
     }
 }
 
+/// One request's campaigns, as a back end stores them together.
+public struct CampaignCreation: Sendable {
+    public let ownerId: Int64
+    public let session: WhatsAppSession
+    public let campaigns: [NewCampaign]
+    public let at: Date
+}
+
 /// A WhatsApp session (one phone number at the gateway) registered by a user.
 public struct WhatsAppSession: Hashable, Sendable {
     /// The public id used by the API.

@@ -6,27 +6,31 @@ extension SQLiteStore {
     public func createCampaigns(
         ownerId: Int64, session: WhatsAppSession, _ campaigns: [NewCampaign], at: Date
     ) async throws -> [String] {
-        try await transaction { db in
-            guard
-                let sessionRowId = try Int64.fetchOne(
-                    db.cachedStatement(sql: "SELECT id FROM whatsapp_sessions WHERE public_id = ? AND owner_id = ?"),
-                    arguments: [session.id, ownerId])
-            else { throw DomainError.sessionNotFound }
-            return try campaigns.map { campaign in
-                let publicId = newPublicId()
-                try db.cachedStatement(
-                    sql: """
-                        INSERT INTO campaigns (public_id, owner_id, session_id, group_id, group_name, audience_type, title,
-                            target_amount, start_date, end_date, message_time, time_zone, template, is_free_form,
-                            is_recurring, recurrence, schedule_version, created_at, updated_at)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)
-                        """
-                ).execute(
-                    arguments: [publicId, ownerId, sessionRowId] + Self.settingsArguments(campaign.settings)
-                        + [at.millis, at.millis])
-                try Self.insert(campaign.messages, campaignRowId: db.lastInsertedRowID, version: 1, at: at, db: db)
-                return publicId
-            }
+        try await creations.submit(CampaignCreation(ownerId: ownerId, session: session, campaigns: campaigns, at: at))
+    }
+
+    /// Stores one request's campaigns inside the caller's transaction.
+    static func insertCampaigns(_ creation: CampaignCreation, db: Database) throws -> [String] {
+        guard
+            let sessionRowId = try Int64.fetchOne(
+                db.cachedStatement(sql: "SELECT id FROM whatsapp_sessions WHERE public_id = ? AND owner_id = ?"),
+                arguments: [creation.session.id, creation.ownerId])
+        else { throw DomainError.sessionNotFound }
+        let at = creation.at
+        return try creation.campaigns.map { campaign in
+            let publicId = newPublicId()
+            try db.cachedStatement(
+                sql: """
+                    INSERT INTO campaigns (public_id, owner_id, session_id, group_id, group_name, audience_type, title,
+                        target_amount, start_date, end_date, message_time, time_zone, template, is_free_form,
+                        is_recurring, recurrence, schedule_version, created_at, updated_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)
+                    """
+            ).execute(
+                arguments: [publicId, creation.ownerId, sessionRowId] + Self.settingsArguments(campaign.settings)
+                    + [at.millis, at.millis])
+            try Self.insert(campaign.messages, campaignRowId: db.lastInsertedRowID, version: 1, at: at, db: db)
+            return publicId
         }
     }
 

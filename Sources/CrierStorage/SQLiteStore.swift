@@ -9,6 +9,9 @@ import Glibc
 public final class SQLiteStore: Store {
     let writer: any DatabaseWriter
     public let changes: any ChangeFeed = LocalChangeFeed()
+    /// Campaigns created by concurrent requests, stored many to a transaction, each in a savepoint
+    /// of its own so that one refused create does not undo the others.
+    let creations: GroupCommit<CampaignCreation, [String]>
 
     /// Opens (creating if needed) the database file at `path`. A new file is readable by its owner
     /// only (0600): it holds password and token hashes. SQLite gives its WAL and shared-memory files
@@ -35,7 +38,23 @@ public final class SQLiteStore: Store {
         return configuration
     }
 
-    init(writer: any DatabaseWriter) { self.writer = writer }
+    init(writer: any DatabaseWriter) {
+        self.writer = writer
+        creations = GroupCommit { [writer] batch in
+            try await Self.transaction(writer) { db in
+                batch.map { creation in
+                    Result {
+                        var ids: [String] = []
+                        try db.inSavepoint {
+                            ids = try Self.insertCampaigns(creation, db: db)
+                            return .commit
+                        }
+                        return ids
+                    }
+                }
+            }
+        }
+    }
 
     /// Processes sharing the file (`crier migrate` beside a starting server) take turns: the migrator
     /// reads what is applied and then applies the rest, which two processes must not interleave.
@@ -62,6 +81,12 @@ public final class SQLiteStore: Store {
     /// A write transaction that takes the write lock at once, so a read-then-write never races
     /// another process's writer.
     func transaction<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await Self.transaction(writer, body)
+    }
+
+    static func transaction<T: Sendable>(
+        _ writer: any DatabaseWriter, _ body: @escaping @Sendable (Database) throws -> T
+    ) async throws -> T {
         try await writer.writeWithoutTransaction { db in
             var result: T?
             try db.inTransaction(.immediate) {

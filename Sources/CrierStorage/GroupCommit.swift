@@ -1,11 +1,12 @@
 import Synchronization
 
-/// Writes that many concurrent sends ask for, made together: the first write waits `linger` for
+/// Writes that many concurrent callers ask for, made together: the first write waits `linger` for
 /// others to join it, and while one batch is being written the next ones gather for the next write.
 /// So under load one transaction (one commit: on SQLite, every page it changed appended to the WAL
-/// once) carries many messages' writes, at the cost of at most `linger` more per write.
-final class GroupCommit<Item: Sendable>: Sendable {
-    private typealias Waiter = (item: Item, continuation: CheckedContinuation<Bool, any Error>)
+/// once) carries many callers' writes (sends' outcomes, API creates), at the cost of at most `linger`
+/// more per write; an idle system writes at once.
+public final class GroupCommit<Item: Sendable, Output: Sendable>: Sendable {
+    private typealias Waiter = (item: Item, continuation: CheckedContinuation<Output, any Error>)
 
     private struct State {
         var waiting: [Waiter] = []
@@ -15,17 +16,21 @@ final class GroupCommit<Item: Sendable>: Sendable {
     private let state = Mutex(State())
     private let maxBatch: Int
     private let linger: Duration
-    private let write: @Sendable ([Item]) async throws -> [Bool]
+    private let write: @Sendable ([Item]) async throws -> [Result<Output, any Error>]
 
-    /// `write` stores a batch and returns one result per item, in order.
-    init(maxBatch: Int = 500, linger: Duration = .zero, write: @escaping @Sendable ([Item]) async throws -> [Bool]) {
+    /// `write` stores a batch and returns one result per item, in order; when it throws, every item
+    /// of the batch fails with its error.
+    public init(
+        maxBatch: Int = 500, linger: Duration = .zero,
+        write: @escaping @Sendable ([Item]) async throws -> [Result<Output, any Error>]
+    ) {
         self.maxBatch = maxBatch
         self.linger = linger
         self.write = write
     }
 
     /// Writes `item` with whatever else is waiting; returns its own result.
-    func submit(_ item: Item) async throws -> Bool {
+    public func submit(_ item: Item) async throws -> Output {
         try await withCheckedThrowingContinuation { continuation in
             let startsWriting = state.withLock { state in
                 state.waiting.append((item, continuation))
@@ -43,7 +48,8 @@ final class GroupCommit<Item: Sendable>: Sendable {
             do {
                 let results = try await write(batch.map(\.item))
                 for (index, waiter) in batch.enumerated() {
-                    waiter.continuation.resume(returning: index < results.count ? results[index] : false)
+                    waiter.continuation.resume(
+                        with: index < results.count ? results[index] : .failure(GroupCommitError.missingResult))
                 }
             } catch {
                 for waiter in batch { waiter.continuation.resume(throwing: error) }
@@ -63,4 +69,9 @@ final class GroupCommit<Item: Sendable>: Sendable {
             return batch
         }
     }
+}
+
+/// A batch write returned fewer results than it was given items (a bug in the write).
+public enum GroupCommitError: Error {
+    case missingResult
 }
