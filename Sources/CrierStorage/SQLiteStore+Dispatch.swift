@@ -17,7 +17,7 @@ extension SQLiteStore {
                     """,
                 arguments: [owner, leaseUntil.millis, now.millis, now.millis, limit])
             guard !claimed.isEmpty else { return [] }
-            let campaignIds = Array(Set(claimed.map { $0["campaign_id"] as Int64 }))
+            let campaignIds = Array(Set(claimed.map { $0[1] as Int64 }))
             var targets: [Int64: (publicId: String, session: String, chat: String)] = [:]
             for row in try Row.fetchAll(
                 db,
@@ -27,17 +27,17 @@ extension SQLiteStore {
                     """,
                 arguments: StatementArguments(campaignIds))
             {
-                targets[row["id"]] = (row["public_id"], row["name"], row["group_id"])
+                targets[row[0]] = (row[1], row[3], row[2])
             }
+            // Columns by position, in RETURNING's order (by name, each access compares names).
             return claimed.compactMap { row -> ClaimedMessage? in
-                guard let target = targets[row["campaign_id"]] else { return nil }
+                guard let target = targets[row[1]] else { return nil }
                 return ClaimedMessage(
-                    id: row["id"], claimToken: row["claim_token"], attemptCount: row["attempt_count"],
+                    id: row[0], claimToken: row[2], attemptCount: row[3],
                     campaignId: target.publicId, sessionName: target.session, chatId: target.chat,
-                    content: row["content"], scheduledAt: Date(millis: row["scheduled_at"]),
-                    needsReconcile: row["needs_reconcile"],
-                    sendStartedAt: (row["send_started_at"] as Int64?).map(Date.init(millis:)), lastError: row["last_error"],
-                    reservedMessageId: row["reserved_message_id"])
+                    content: row[4], scheduledAt: Date(millis: row[5]), needsReconcile: row[6],
+                    sendStartedAt: (row[7] as Int64?).map(Date.init(millis:)), lastError: row[8],
+                    reservedMessageId: row[9])
             }.sorted { ($0.scheduledAt, $0.id) < ($1.scheduledAt, $1.id) }
         }
     }
