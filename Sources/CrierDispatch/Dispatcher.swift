@@ -62,8 +62,16 @@ public final class Dispatcher: Service, Sendable {
                 group.addTask { await self.renewLeases() }
                 // Another request, or another instance, changed what is due: look now.
                 group.addTask { await self.store.changes.follow { _ in self.wakeUp.signal() } }
+                var lastHousekeeping: Date?
                 while !Task.isShuttingDownGracefully && !Task.isCancelled {
-                    let saturated = await self.pass { session in group.addTask { await self.runLane(session) } }
+                    let now = self.clock.now()
+                    let housekeeping = lastHousekeeping.map {
+                        now.timeIntervalSince($0) >= self.configuration.housekeepingInterval
+                    } ?? true
+                    if housekeeping { lastHousekeeping = now }
+                    let saturated = await self.pass(housekeeping: housekeeping) { session in
+                        group.addTask { await self.runLane(session) }
+                    }
                     await self.waitForWork(saturated: saturated)
                 }
                 let unstarted = lanes.drain()
@@ -86,26 +94,18 @@ public final class Dispatcher: Service, Sendable {
     /// waiting; tests call this to step the dispatcher deterministically.
     public func dispatchDue() async {
         await withDiscardingTaskGroup { group in
-            _ = await pass { session in group.addTask { await self.runLane(session) } }
+            _ = await pass(housekeeping: true) { session in group.addTask { await self.runLane(session) } }
         }
     }
 
     // MARK: The loop
 
-    /// Recovers, marks missed, claims what is due. Returns whether it stopped claiming because it holds
-    /// as many claims as it may (due messages may be left for the next pass), or because claiming failed.
-    private func pass(startLane: (String) -> Void) async -> Bool {
-        let now = clock.now()
+    /// Recovers and marks missed (with `housekeeping`), then claims what is due. Returns whether it
+    /// stopped claiming because it holds as many claims as it may (due messages may be left for the
+    /// next pass), or because claiming failed.
+    private func pass(housekeeping: Bool, startLane: (String) -> Void) async -> Bool {
         do {
-            let recovered = try await store.recoverExpiredClaims(now: now, reconcileAfter: configuration.reconcileDelay)
-            if recovered > 0 {
-                metrics.recovered(recovered)
-                logger.warning("Recovered expired claims", metadata: ["count": "\(recovered)"])
-            }
-            let missed = try await store.markMissed(
-                scheduledBefore: now.addingTimeInterval(-configuration.grace),
-                reason: policy.missedReason(""), now: now)
-            if missed > 0 { metrics.missed(.graceExpired, count: missed) }
+            if housekeeping { try await keepHouse(now: clock.now()) }
             while true {
                 let room = configuration.maxHeldClaims - (lanes.held)
                 guard room > 0 else { return true }
@@ -123,6 +123,21 @@ public final class Dispatcher: Service, Sendable {
         }
     }
 
+    /// Claims whose process died go back to pending; messages past their grace window become missed.
+    /// In the loop, once a second at most: with 200 messages a second each due at its own instant,
+    /// doing it every pass cost two write transactions per message.
+    private func keepHouse(now: Date) async throws {
+        let recovered = try await store.recoverExpiredClaims(now: now, reconcileAfter: configuration.reconcileDelay)
+        if recovered > 0 {
+            metrics.recovered(recovered)
+            logger.warning("Recovered expired claims", metadata: ["count": "\(recovered)"])
+        }
+        let missed = try await store.markMissed(
+            scheduledBefore: now.addingTimeInterval(-configuration.grace),
+            reason: policy.missedReason(""), now: now)
+        if missed > 0 { metrics.missed(.graceExpired, count: missed) }
+    }
+
     /// Sleeps until the earliest pending message is due, a campaign changes, or the re-check floor.
     /// When the last pass could not claim everything due, it waits a moment for lanes to make room
     /// rather than spinning on the database.
@@ -134,7 +149,9 @@ public final class Dispatcher: Service, Sendable {
             timeout = min(timeout, max(0, next.timeIntervalSince(clock.now())))
         }
         guard timeout > 0 else { return }
-        await wakeUp.wait(timeout: .milliseconds(Int64(timeout * 1000)))
+        // To the nanosecond: rounded down to whole milliseconds, a message due in under one would be
+        // looked for again and again, each time a transaction, until its instant came.
+        await wakeUp.wait(timeout: .seconds(timeout))
     }
 
     private func renewLeases() async {

@@ -21,6 +21,8 @@ public struct DispatcherConfiguration: Sendable {
     public var reservationLinger: Duration = .milliseconds(2)
     /// How long an outcome waits for others to be written with it (nothing waits on it but its lane).
     public var outcomeLinger: Duration = .milliseconds(5)
+    /// How often the loop recovers dead processes' claims and marks overdue messages missed.
+    public var housekeepingInterval: TimeInterval = 1
     /// The floor of the wake-up: due work is looked for at least this often.
     public var recheckInterval: TimeInterval = 1
     /// How long messages of a session that is not WORKING wait before it is asked again.
