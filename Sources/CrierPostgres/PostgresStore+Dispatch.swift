@@ -43,59 +43,63 @@ extension PostgresStore {
             logger: logger)
     }
 
-    /// Every outcome in one transaction (one commit for many sends), one statement each.
+    /// Every outcome of the batch in one statement, one round trip: the fenced updates, their audit
+    /// lines, and (for sends) the receipts that arrived before them, taken off the waiting list. The
+    /// batch travels as one JSON array read by `jsonb_to_recordset` (absent values are NULL, which
+    /// arrays of optionals cannot carry). Applying such a receipt (rare) is a further statement in
+    /// the same transaction.
     public func recordOutcomes(_ records: [OutcomeRecord]) async throws -> [Bool] {
         guard !records.isEmpty else { return [] }
+        let batch = String(decoding: try JSONEncoder().encode(records.map(OutcomeRow.init)), as: UTF8.self)
         return try await transaction { connection in
-            var applied: [Bool] = []
-            for record in records { applied.append(try await recordOutcome(record, connection)) }
-            return applied
+            let rows = try await connection.rows(
+                """
+                WITH input AS (
+                    SELECT * FROM jsonb_to_recordset(\(batch)::jsonb) AS i(
+                        id bigint, claim_token bigint, status text, is_sent boolean, sent_at bigint, gateway_full text,
+                        gateway_raw text, needs_reconcile boolean, failed_reason text, next_attempt_at bigint,
+                        send_started_at bigint, last_error text, attempted bigint, started_at bigint, finished_at bigint,
+                        outcome text, gateway_status bigint, reason text, session text)
+                ), updated AS (
+                    UPDATE messages m SET status = i.status,
+                        sent_at = CASE WHEN i.is_sent THEN i.sent_at ELSE m.sent_at END,
+                        gateway_message_id = CASE WHEN i.is_sent THEN i.gateway_full ELSE m.gateway_message_id END,
+                        gateway_raw_id = CASE WHEN i.is_sent THEN i.gateway_raw ELSE m.gateway_raw_id END,
+                        needs_reconcile = COALESCE(i.needs_reconcile, m.needs_reconcile),
+                        failed_reason = CASE WHEN i.is_sent THEN NULL ELSE COALESCE(i.failed_reason, m.failed_reason) END,
+                        next_attempt_at = COALESCE(i.next_attempt_at, m.next_attempt_at),
+                        send_started_at = COALESCE(i.send_started_at, m.send_started_at),
+                        last_error = COALESCE(i.last_error, m.last_error),
+                        lease_owner = NULL, lease_expires_at = NULL, attempt_count = m.attempt_count + i.attempted
+                    FROM input i
+                    WHERE m.id = i.id AND m.claim_token = i.claim_token AND m.status = 'sending'
+                    RETURNING m.id
+                ), attempt AS (
+                    INSERT INTO message_attempts (message_id, started_at, finished_at, outcome, gateway_status, reason)
+                    SELECT i.id, i.started_at, i.finished_at, i.outcome, i.gateway_status, i.reason
+                    FROM input i JOIN updated u ON u.id = i.id
+                    RETURNING message_id
+                ), receipts AS (
+                    DELETE FROM early_receipts e USING input i, updated u
+                    WHERE u.id = i.id AND i.is_sent AND e.session = i.session AND e.raw_message_id = i.gateway_raw
+                    RETURNING i.id AS message_id, e.level, e.at
+                )
+                SELECT 'updated' AS kind, message_id AS id, NULL::bigint AS level, NULL::bigint AS at FROM attempt
+                UNION ALL SELECT 'receipt', message_id, level, at FROM receipts
+                """, logger: logger)
+            var applied = Set<Int64>()
+            for row in rows {
+                let id = try row["id"].decode(Int64.self)
+                guard try row["kind"].decode(String.self) == "receipt" else {
+                    applied.insert(id)
+                    continue
+                }
+                guard let level = AckLevel(rawValue: try row["level"].decode(Int.self)) else { continue }
+                _ = try await applyReceipt(
+                    level: level, at: Date(millis: try row["at"].decode(Int64.self)), messageId: id, connection)
+            }
+            return records.map { applied.contains($0.claim.id) }
         }
-    }
-
-    /// One statement, one round trip: the fenced update, its audit line, and (for a send) the
-    /// receipts that arrived before it, taken off the waiting list. Applying such a receipt (rare)
-    /// is a second statement.
-    private func recordOutcome(_ record: OutcomeRecord, _ connection: PostgresConnection) async throws -> Bool {
-        let (claim, log) = (record.claim, record.log)
-        let change = OutcomeChange(record.outcome, finishedAt: log.finishedAt)
-        let rows = try await connection.rows(
-            """
-            WITH updated AS (
-                UPDATE messages SET status = \(change.status.rawValue),
-                    sent_at = CASE WHEN \(change.isSent) THEN \(change.sentAt)::bigint ELSE sent_at END,
-                    gateway_message_id = CASE WHEN \(change.isSent) THEN \(change.gatewayId?.full)::text ELSE gateway_message_id END,
-                    gateway_raw_id = CASE WHEN \(change.isSent) THEN \(change.gatewayId?.raw)::text ELSE gateway_raw_id END,
-                    needs_reconcile = COALESCE(\(change.needsReconcile)::boolean, needs_reconcile),
-                    failed_reason = CASE WHEN \(change.isSent) THEN NULL
-                        ELSE COALESCE(\(change.failedReason)::text, failed_reason) END,
-                    next_attempt_at = COALESCE(\(change.nextAttemptAt)::bigint, next_attempt_at),
-                    send_started_at = COALESCE(\(change.sendStartedAt)::bigint, send_started_at),
-                    last_error = COALESCE(\(change.lastError)::text, last_error),
-                    lease_owner = NULL, lease_expires_at = NULL, attempt_count = attempt_count + \(log.attempted ? 1 : 0 as Int64)
-                WHERE id = \(claim.id) AND claim_token = \(claim.claimToken) AND status = 'sending'
-                RETURNING id
-            ), attempt AS (
-                INSERT INTO message_attempts (message_id, started_at, finished_at, outcome, gateway_status, reason)
-                SELECT id, \(log.startedAt.millis), \(log.finishedAt.millis), \(log.outcome.rawValue),
-                    \(log.gatewayStatus.map(Int64.init))::bigint, \(log.reason)::text FROM updated
-                RETURNING message_id
-            ), receipts AS (
-                DELETE FROM early_receipts
-                WHERE session = \(claim.sessionName) AND raw_message_id = \(change.gatewayId?.raw)::text
-                    AND EXISTS (SELECT 1 FROM updated)
-                RETURNING level, at
-            )
-            SELECT 'updated' AS kind, NULL::bigint AS level, NULL::bigint AS at FROM attempt
-            UNION ALL SELECT 'receipt', level, at FROM receipts
-            """, logger: logger)
-        guard try rows.contains(where: { try $0["kind"].decode(String.self) == "updated" }) else { return false }
-        for row in rows where try row["kind"].decode(String.self) == "receipt" {
-            guard let level = AckLevel(rawValue: try row["level"].decode(Int.self)) else { continue }
-            _ = try await applyReceipt(
-                level: level, at: Date(millis: try row["at"].decode(Int64.self)), messageId: claim.id, connection)
-        }
-        return true
     }
 
     /// Every reservation in one statement: the ids, claims and tokens as parallel arrays.
@@ -229,6 +233,52 @@ extension PostgresStore {
 }
 
 /// How an outcome changes a message row, as the values of one uniform update (`nil`: unchanged).
+/// One outcome as a row of the batch `recordOutcomes` sends (keys are the SQL column names).
+struct OutcomeRow: Encodable {
+    let id: Int64
+    let claim_token: Int64
+    let status: String
+    let is_sent: Bool
+    let sent_at: Int64?
+    let gateway_full: String?
+    let gateway_raw: String?
+    let needs_reconcile: Bool?
+    let failed_reason: String?
+    let next_attempt_at: Int64?
+    let send_started_at: Int64?
+    let last_error: String?
+    let attempted: Int64
+    let started_at: Int64
+    let finished_at: Int64
+    let outcome: String
+    let gateway_status: Int64?
+    let reason: String?
+    let session: String
+
+    init(_ record: OutcomeRecord) {
+        let change = OutcomeChange(record.outcome, finishedAt: record.log.finishedAt)
+        id = record.claim.id
+        claim_token = record.claim.claimToken
+        status = change.status.rawValue
+        is_sent = change.isSent
+        sent_at = change.sentAt
+        gateway_full = change.gatewayId?.full
+        gateway_raw = change.gatewayId?.raw
+        needs_reconcile = change.needsReconcile
+        failed_reason = change.failedReason
+        next_attempt_at = change.nextAttemptAt
+        send_started_at = change.sendStartedAt
+        last_error = change.lastError
+        attempted = record.log.attempted ? 1 : 0
+        started_at = record.log.startedAt.millis
+        finished_at = record.log.finishedAt.millis
+        outcome = record.log.outcome.rawValue
+        gateway_status = record.log.gatewayStatus.map(Int64.init)
+        reason = record.log.reason
+        session = record.claim.sessionName
+    }
+}
+
 struct OutcomeChange {
     var status: MessageStatus
     var isSent = false
