@@ -101,6 +101,7 @@ struct DispatchRun {
         let serverCPUBefore = servers.map(\.readings.cpuSeconds).reduce(0, +)
         let doubleCPUBefore = double.child.readings.cpuSeconds
         let postgresCPUBefore = ProcessReadings.cpuSeconds(ofProcessesNamed: "postgres")
+        let benchCPUBefore = ProcessReadings.current.cpuSeconds
 
         let lastDue = due.max() ?? Self.firstDue
         let deadline = lastDue.addingTimeInterval(600)
@@ -113,6 +114,7 @@ struct DispatchRun {
         let peakResident = servers.map(\.readings.peakResidentMiB).max() ?? 0
         let doubleCPU = double.child.readings.cpuSeconds - doubleCPUBefore
         let postgresCPU = ProcessReadings.cpuSeconds(ofProcessesNamed: "postgres") - postgresCPUBefore
+        let benchCPU = ProcessReadings.current.cpuSeconds - benchCPUBefore
         let received = try await double.received()
         let failed = try await store.messageCount(status: .failed) + store.messageCount(status: .missed)
 
@@ -129,7 +131,10 @@ struct DispatchRun {
             lastStart = max(lastStart, arrived)
         }
         let messages = Double(due.count)
+        // Every process of the run, over the time the sends took: how much of the machine was in use.
+        let sendingTime = max(0.001, lastStart - Self.firstDue.timeIntervalSince1970, (due.max() ?? Self.firstDue).timeIntervalSince(Self.firstDue))
         return [
+            "busyCores": (serverCPU + doubleCPU + postgresCPU + benchCPU) / sendingTime,
             "throughput": messages / max(0.001, lastStart - Self.firstDue.timeIntervalSince1970),
             "latenessP50": lateness.p50, "latenessP99": lateness.p99, "latenessMax": lateness.maxMilliseconds,
             "firstSendLateness": lateness.minMilliseconds,
@@ -156,6 +161,7 @@ struct DispatchRun {
             Figure(key: "peakResident", label: "server memory peak", unit: "MiB", target: target(.atMost(60))),
             Figure(key: "doubleCPU", label: "WAHA double CPU", unit: "CPU-s"),
             Figure(key: "postgresCPU", label: "PostgreSQL CPU", unit: "CPU-s"),
+            Figure(key: "busyCores", label: "cores busy while sending (all processes)", unit: "cores"),
         ]
     }
 }
