@@ -4,37 +4,13 @@ import Foundation
 import PostgresNIO
 
 extension PostgresStore {
-    /// One statement: the due rows are locked with `SKIP LOCKED` (another instance's claim in
-    /// progress is passed over, never waited for or taken twice), leased, and their fencing token
-    /// bumped, returning what the dispatcher needs to send.
+    /// One prepared statement (`PreparedStatements.ClaimDue`).
     public func claimDueMessages(now: Date, limit: Int, owner: String, leaseUntil: Date) async throws -> [ClaimedMessage] {
-        let rows = try await rows(
-            """
-            WITH due AS (
-                SELECT id FROM messages WHERE status = 'pending' AND next_attempt_at <= \(now.millis)
-                ORDER BY next_attempt_at LIMIT \(Int64(limit)) FOR UPDATE SKIP LOCKED
-            )
-            UPDATE messages m SET status = 'sending', claim_token = m.claim_token + 1, lease_owner = \(owner),
-                lease_expires_at = \(leaseUntil.millis), claimed_at = \(now.millis)
-            FROM due, campaigns c, whatsapp_sessions s
-            WHERE m.id = due.id AND c.id = m.campaign_id AND s.id = c.session_id
-            RETURNING m.id, m.claim_token, m.attempt_count, c.public_id AS campaign_public_id, s.name AS session_name,
-                c.group_id, m.content, m.scheduled_at, m.needs_reconcile, m.send_started_at, m.last_error,
-                m.reserved_message_id
-            """)
-        return try rows.map { row in
-            ClaimedMessage(
-                id: try row["id"].decode(Int64.self), claimToken: try row["claim_token"].decode(Int64.self),
-                attemptCount: try row["attempt_count"].decode(Int.self),
-                campaignId: try row["campaign_public_id"].decode(String.self),
-                sessionName: try row["session_name"].decode(String.self), chatId: try row["group_id"].decode(String.self),
-                content: try row["content"].decode(String.self),
-                scheduledAt: Date(millis: try row["scheduled_at"].decode(Int64.self)),
-                needsReconcile: try row["needs_reconcile"].decode(Bool.self),
-                sendStartedAt: try row["send_started_at"].decode(Int64?.self).map(Date.init(millis:)),
-                lastError: try row["last_error"].decode(String?.self),
-                reservedMessageId: try row["reserved_message_id"].decode(String?.self))
-        }.sorted { ($0.scheduledAt, $0.id) < ($1.scheduledAt, $1.id) }
+        let statement = PreparedStatements.ClaimDue(
+            now: now.millis, limit: Int64(limit), owner: owner, leaseUntil: leaseUntil.millis)
+        var claims: [ClaimedMessage] = []
+        for try await claim in try await client.execute(statement, logger: logger) { claims.append(claim) }
+        return claims.sorted { ($0.scheduledAt, $0.id) < ($1.scheduledAt, $1.id) }
     }
 
     public func renewClaims(owner: String, until: Date) async throws {
@@ -52,68 +28,37 @@ extension PostgresStore {
         guard !records.isEmpty else { return [] }
         let batch = String(decoding: try JSONEncoder().encode(records.map(OutcomeRow.init)), as: UTF8.self)
         return try await transaction { connection in
-            let rows = try await connection.rows(
-                """
-                WITH input AS (
-                    SELECT * FROM jsonb_to_recordset(\(batch)::jsonb) AS i(
-                        id bigint, claim_token bigint, status text, is_sent boolean, sent_at bigint, gateway_full text,
-                        gateway_raw text, needs_reconcile boolean, failed_reason text, next_attempt_at bigint,
-                        send_started_at bigint, last_error text, attempted bigint, started_at bigint, finished_at bigint,
-                        outcome text, gateway_status bigint, reason text, session text)
-                ), updated AS (
-                    UPDATE messages m SET status = i.status,
-                        sent_at = CASE WHEN i.is_sent THEN i.sent_at ELSE m.sent_at END,
-                        gateway_message_id = CASE WHEN i.is_sent THEN i.gateway_full ELSE m.gateway_message_id END,
-                        gateway_raw_id = CASE WHEN i.is_sent THEN i.gateway_raw ELSE m.gateway_raw_id END,
-                        needs_reconcile = COALESCE(i.needs_reconcile, m.needs_reconcile),
-                        failed_reason = CASE WHEN i.is_sent THEN NULL ELSE COALESCE(i.failed_reason, m.failed_reason) END,
-                        next_attempt_at = COALESCE(i.next_attempt_at, m.next_attempt_at),
-                        send_started_at = COALESCE(i.send_started_at, m.send_started_at),
-                        last_error = COALESCE(i.last_error, m.last_error),
-                        lease_owner = NULL, lease_expires_at = NULL, attempt_count = m.attempt_count + i.attempted
-                    FROM input i
-                    WHERE m.id = i.id AND m.claim_token = i.claim_token AND m.status = 'sending'
-                    RETURNING m.id
-                ), attempt AS (
-                    INSERT INTO message_attempts (message_id, started_at, finished_at, outcome, gateway_status, reason)
-                    SELECT i.id, i.started_at, i.finished_at, i.outcome, i.gateway_status, i.reason
-                    FROM input i JOIN updated u ON u.id = i.id
-                    RETURNING message_id
-                ), receipts AS (
-                    DELETE FROM early_receipts e USING input i, updated u
-                    WHERE u.id = i.id AND i.is_sent AND e.session = i.session AND e.raw_message_id = i.gateway_raw
-                    RETURNING i.id AS message_id, e.level, e.at
-                )
-                SELECT 'updated' AS kind, message_id AS id, NULL::bigint AS level, NULL::bigint AS at FROM attempt
-                UNION ALL SELECT 'receipt', message_id, level, at FROM receipts
-                """, logger: logger)
+            let statement = PreparedStatements.RecordOutcomes(batch: batch)
+            var rows: [PreparedStatements.RecordOutcomes.Row] = []
+            // Not prepared: a generic plan, made while few rows are 'sending', walks every claim held.
+            for try await row in try await connection.query(statement.query, logger: logger) {
+                rows.append(try statement.decodeRow(row))
+            }
             var applied = Set<Int64>()
-            for row in rows {
-                let id = try row["id"].decode(Int64.self)
-                guard try row["kind"].decode(String.self) == "receipt" else {
+            for (kind, id, level, at) in rows {
+                guard kind == "receipt" else {
                     applied.insert(id)
                     continue
                 }
-                guard let level = AckLevel(rawValue: try row["level"].decode(Int.self)) else { continue }
-                _ = try await applyReceipt(
-                    level: level, at: Date(millis: try row["at"].decode(Int64.self)), messageId: id, connection)
+                guard let level = level.flatMap({ AckLevel(rawValue: Int($0)) }), let at else { continue }
+                _ = try await applyReceipt(level: level, at: Date(millis: at), messageId: id, connection)
             }
             return records.map { applied.contains($0.claim.id) }
         }
     }
 
-    /// Every reservation in one statement: the ids, claims and tokens as parallel arrays.
+    /// Every reservation in one statement (`PreparedStatements.ReserveIds`, planned each time).
     public func recordReservedMessageIds(_ reservations: [MessageIdReservation]) async throws -> [Bool] {
         guard !reservations.isEmpty else { return [] }
-        let updated = try await rows(
-            """
-            UPDATE messages m SET reserved_message_id = r.message_id
-            FROM unnest(\(reservations.map(\.claim.id))::bigint[], \(reservations.map(\.claim.claimToken))::bigint[],
-                        \(reservations.map(\.messageId))::text[]) AS r(id, claim_token, message_id)
-            WHERE m.id = r.id AND m.claim_token = r.claim_token AND m.status = 'sending' RETURNING m.id
-            """)
-        let ids = Set(try updated.map { try $0["id"].decode(Int64.self) })
-        return reservations.map { ids.contains($0.claim.id) }
+        let statement = PreparedStatements.ReserveIds(
+            ids: reservations.map(\.claim.id), tokens: reservations.map(\.claim.claimToken),
+            messageIds: reservations.map(\.messageId))
+        var updated = Set<Int64>()
+        // Not prepared: a generic plan, made while few rows are 'sending', walks every claim held.
+        for try await row in try await client.query(statement.query, logger: logger) {
+            updated.insert(try statement.decodeRow(row))
+        }
+        return reservations.map { updated.contains($0.claim.id) }
     }
 
     /// Moves one sent message forward, as the SQLite store does; returns whether it matched.
@@ -182,8 +127,10 @@ extension PostgresStore {
     }
 
     public func nextDueAt() async throws -> Date? {
-        try await rows("SELECT MIN(next_attempt_at) AS due FROM messages WHERE status = 'pending'").first?["due"]
-            .decode(Int64?.self).map(Date.init(millis:))
+        for try await due in try await client.execute(PreparedStatements.NextDue(), logger: logger) {
+            return due.map(Date.init(millis:))
+        }
+        return nil
     }
 
     public func recordWebhookEvent(id: String, now: Date, retention: TimeInterval) async throws -> Bool {
