@@ -43,6 +43,22 @@ struct APIBench: Sendable {
         database.remove()
     }
 
+    /// Starts everything, runs `body`, and stops everything whether or not `body` succeeded.
+    static func measuring(
+        postgres: String?, clients: Int, seed: (BenchDatabase, BenchAccount) async throws -> Void = { _, _ in },
+        _ body: (APIBench) async throws -> [String: Double]
+    ) async throws -> [String: Double] {
+        let bench = try await start(postgres: postgres, clients: clients, seed: seed)
+        do {
+            let figures = try await body(bench)
+            await bench.stop()
+            return figures
+        } catch {
+            await bench.stop()
+            throw error
+        }
+    }
+
     /// Sends `count` requests from `clients` concurrent clients, each waiting for its answer before
     /// the next, and checks each answer's status. Returns their latencies, the wall time and the
     /// server's CPU seconds over the whole batch.
@@ -129,7 +145,7 @@ struct CreateBench: AsyncParsableCommand {
 
     func run() async throws {
         let count = common.quick ? 200 : campaigns
-        var report = BenchReport(
+        let report = BenchReport(
             scenario: "create",
             parameters: [("campaigns", String(count)), ("clients", String(clients)),
                          ("store", database == nil ? "sqlite" : "postgres")],
@@ -141,24 +157,18 @@ struct CreateBench: AsyncParsableCommand {
                 Figure(key: "latencyMax", label: "latency max", unit: "ms"),
                 Figure(key: "peakResident", label: "server memory peak", unit: "MiB"),
             ])
-        for index in 1...common.runs {
-            let bench = try await APIBench.start(postgres: database, clients: clients)
-            do {
+        let (clients, database) = (clients, database)
+        try await common.measure(into: report) {
+            try await APIBench.measuring(postgres: database, clients: clients) { bench in
                 let result = try await bench.timed(count: count, clients: clients, expecting: .created) { index in
                     bench.request(.POST, "/api/campaigns", json: bench.campaignBody(title: "drive \(index)", start: "2031-01-01", days: 1))
                 }
-                report.add(run: result.latency.figures("latency").merging([
+                return result.latency.figures("latency").merging([
                     "throughput": Double(count) / result.wall, "cpuPerCreate": result.serverCPU * 1000 / Double(count),
                     "peakResident": bench.server.readings.peakResidentMiB,
-                ]) { first, _ in first })
-                await bench.stop()
-            } catch {
-                await bench.stop()
-                throw error
+                ]) { first, _ in first }
             }
-            progress("create run \(index) of \(common.runs) done")
         }
-        report.print(json: common.json)
     }
 }
 
@@ -175,7 +185,7 @@ struct CreateDailyBench: AsyncParsableCommand {
     func run() async throws {
         let count = common.quick ? 10 : requests
         let days = days
-        var report = BenchReport(
+        let report = BenchReport(
             scenario: "create-daily",
             parameters: [("requests", String(count)), ("days", String(days)), ("store", database == nil ? "sqlite" : "postgres")],
             figures: [
@@ -183,23 +193,17 @@ struct CreateDailyBench: AsyncParsableCommand {
                 Figure(key: "latencyP99", label: "latency p99", unit: "ms"),
                 Figure(key: "cpuPerCreate", label: "server CPU per create", unit: "ms"),
             ])
-        for index in 1...common.runs {
-            let bench = try await APIBench.start(postgres: database, clients: 1)
-            do {
+        let database = database
+        try await common.measure(into: report) {
+            try await APIBench.measuring(postgres: database, clients: 1) { bench in
                 let result = try await bench.timed(count: count, clients: 1, expecting: .created) { index in
                     bench.request(.POST, "/api/campaigns", json: bench.campaignBody(title: "year \(index)", start: "2031-01-01", days: days))
                 }
-                report.add(run: result.latency.figures("latency").merging([
+                return result.latency.figures("latency").merging([
                     "cpuPerCreate": result.serverCPU * 1000 / Double(count)
-                ]) { first, _ in first })
-                await bench.stop()
-            } catch {
-                await bench.stop()
-                throw error
+                ]) { first, _ in first }
             }
-            progress("create-daily run \(index) of \(common.runs) done")
         }
-        report.print(json: common.json)
     }
 }
 
@@ -221,31 +225,24 @@ struct PreviewBench: AsyncParsableCommand {
     func run() async throws {
         let count = common.quick ? 10 : requests
         let occurrences = occurrences
-        var report = BenchReport(
+        let report = BenchReport(
             scenario: "preview", parameters: [("requests", String(count)), ("occurrences", String(occurrences))],
             figures: [
                 Figure(key: "latencyP50", label: "latency p50", unit: "ms", target: .atMost(10)),
                 Figure(key: "latencyP99", label: "latency p99", unit: "ms"),
                 Figure(key: "cpuPerPreview", label: "server CPU per preview", unit: "ms"),
             ])
-        for index in 1...common.runs {
-            let bench = try await APIBench.start(postgres: nil, clients: 1)
-            do {
+        try await common.measure(into: report) {
+            try await APIBench.measuring(postgres: nil, clients: 1) { bench in
                 let result = try await bench.timed(count: count, clients: 1, expecting: .ok) { _ in
                     bench.request(
                         .POST, "/api/campaigns/preview",
                         json: bench.campaignBody(title: "long drive", start: "2031-01-01", days: occurrences))
                 }
-                report.add(run: result.latency.figures("latency").merging([
+                return result.latency.figures("latency").merging([
                     "cpuPerPreview": result.serverCPU * 1000 / Double(count)
-                ]) { first, _ in first })
-                await bench.stop()
-            } catch {
-                await bench.stop()
-                throw error
+                ]) { first, _ in first }
             }
-            progress("preview run \(index) of \(common.runs) done")
         }
-        report.print(json: common.json)
     }
 }

@@ -10,6 +10,16 @@ struct CommonOptions: ParsableArguments {
     func validate() throws {
         guard (1...100).contains(runs) else { throw ValidationError("--runs: from 1 to 100") }
     }
+
+    /// Measures `runs` times into `report`, then prints it.
+    func measure(into report: BenchReport, _ run: () async throws -> [String: Double]) async throws {
+        var report = report
+        for index in 1...runs {
+            report.add(run: try await run())
+            progress("\(report.scenario) run \(index) of \(runs) done")
+        }
+        report.print(json: json)
+    }
 }
 
 /// One figure a scenario reports, with its unit and the target where there is one.

@@ -180,7 +180,7 @@ struct BurstBench: AsyncParsableCommand {
         let count = common.quick ? 200 : messages
         if common.quick { options.sessions = min(options.sessions, 20) }
         let sqlite = options.database == nil
-        var report = BenchReport(
+        let report = BenchReport(
             scenario: "burst", parameters: [("messages", String(count))] + options.parameters,
             figures: [
                 Figure(key: "throughput", label: "throughput", unit: "msg/s", target: sqlite ? .atLeast(4_500) : nil),
@@ -190,11 +190,7 @@ struct BurstBench: AsyncParsableCommand {
                        target: sqlite ? .atMost(1.5) : nil),
             ] + DispatchRun.figures(targets: sqlite))
         let run = DispatchRun(options: options, offsets: Array(repeating: 0, count: count))
-        for index in 1...common.runs {
-            report.add(run: try await run.measure())
-            progress("burst run \(index) of \(common.runs) done")
-        }
-        report.print(json: common.json)
+        try await common.measure(into: report) { try await run.measure() }
     }
 }
 
@@ -219,7 +215,7 @@ struct SteadyBench: AsyncParsableCommand {
         let (rate, seconds) = common.quick ? (20, 3) : (self.rate, self.seconds)
         if common.quick { options.sessions = min(options.sessions, 20) }
         let sqlite = options.database == nil
-        var report = BenchReport(
+        let report = BenchReport(
             scenario: "steady", parameters: [("rate", String(rate)), ("seconds", String(seconds))] + options.parameters,
             figures: [
                 Figure(key: "latenessP99", label: "lateness p99", unit: "ms", target: sqlite ? .atMost(100) : nil),
@@ -227,11 +223,7 @@ struct SteadyBench: AsyncParsableCommand {
             ] + DispatchRun.figures(targets: sqlite))
         let offsets = (0..<(rate * seconds)).map { Double($0) / Double(rate) }
         let run = DispatchRun(options: options, offsets: offsets)
-        for index in 1...common.runs {
-            report.add(run: try await run.measure())
-            progress("steady run \(index) of \(common.runs) done")
-        }
-        report.print(json: common.json)
+        try await common.measure(into: report) { try await run.measure() }
     }
 }
 

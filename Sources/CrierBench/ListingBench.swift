@@ -21,7 +21,7 @@ struct ListingBench: AsyncParsableCommand {
     func run() async throws {
         let (users, messagesPerCampaign, requests) = common.quick ? (10, 5, 20) : (self.users, self.messagesPerCampaign, self.requests)
         let campaigns = campaigns
-        var report = BenchReport(
+        let report = BenchReport(
             scenario: "listing",
             parameters: [
                 ("users", String(users)), ("campaignsPerUser", String(campaigns)),
@@ -37,12 +37,12 @@ struct ListingBench: AsyncParsableCommand {
                 Figure(key: "rows", label: "message rows", unit: "rows"),
                 Figure(key: "seedSeconds", label: "seeding (not measured)", unit: "s"),
             ])
-        for index in 1...common.runs {
+        let database = database
+        try await common.measure(into: report) {
             let seeded = ContinuousClock.now
-            let bench = try await APIBench.start(postgres: database, clients: 1) { database, measured in
+            return try await APIBench.measuring(postgres: database, clients: 1) { database, measured in
                 try await Self.seed(database.store, measured: measured, users: users, campaigns: campaigns, days: messagesPerCampaign)
-            }
-            do {
+            } _: { bench in
                 let seedSeconds = (ContinuousClock.now - seeded).seconds
                 let list = try await bench.timed(count: requests, clients: 1, expecting: .ok) { _ in
                     bench.request(.GET, "/api/campaigns")
@@ -56,15 +56,9 @@ struct ListingBench: AsyncParsableCommand {
                 var figures = list.latency.figures("list").merging(read.latency.figures("read")) { first, _ in first }
                 figures["rows"] = Double(users * campaigns * messagesPerCampaign)
                 figures["seedSeconds"] = seedSeconds
-                report.add(run: figures)
-                await bench.stop()
-            } catch {
-                await bench.stop()
-                throw error
+                return figures
             }
-            progress("listing run \(index) of \(common.runs) done")
         }
-        report.print(json: common.json)
     }
 
     /// `users` accounts (the measured one among them) with `campaigns` daily campaigns of `days`

@@ -180,20 +180,21 @@ extension PostgresStore {
 }
 
 /// How an outcome changes a message row, as the values of one uniform update (`nil`: unchanged).
-/// One outcome as a row of the batch `recordOutcomes` sends (keys are the SQL column names).
+/// One outcome as a row of the batch `recordOutcomes` sends (keys are the SQL column names); a
+/// value left nil keeps the column as it is.
 struct OutcomeRow: Encodable {
     let id: Int64
     let claim_token: Int64
-    let status: String
-    let is_sent: Bool
-    let sent_at: Int64?
-    let gateway_full: String?
-    let gateway_raw: String?
-    let needs_reconcile: Bool?
-    let failed_reason: String?
-    let next_attempt_at: Int64?
-    let send_started_at: Int64?
-    let last_error: String?
+    var status = MessageStatus.pending.rawValue
+    var is_sent = false
+    var sent_at: Int64?
+    var gateway_full: String?
+    var gateway_raw: String?
+    var needs_reconcile: Bool?
+    var failed_reason: String?
+    var next_attempt_at: Int64?
+    var send_started_at: Int64?
+    var last_error: String?
     let attempted: Int64
     let started_at: Int64
     let finished_at: Int64
@@ -203,66 +204,40 @@ struct OutcomeRow: Encodable {
     let session: String
 
     init(_ record: OutcomeRecord) {
-        let change = OutcomeChange(record.outcome, finishedAt: record.log.finishedAt)
+        let log = record.log
         id = record.claim.id
         claim_token = record.claim.claimToken
-        status = change.status.rawValue
-        is_sent = change.isSent
-        sent_at = change.sentAt
-        gateway_full = change.gatewayId?.full
-        gateway_raw = change.gatewayId?.raw
-        needs_reconcile = change.needsReconcile
-        failed_reason = change.failedReason
-        next_attempt_at = change.nextAttemptAt
-        send_started_at = change.sendStartedAt
-        last_error = change.lastError
-        attempted = record.log.attempted ? 1 : 0
-        started_at = record.log.startedAt.millis
-        finished_at = record.log.finishedAt.millis
-        outcome = record.log.outcome.rawValue
-        gateway_status = record.log.gatewayStatus.map(Int64.init)
-        reason = record.log.reason
+        attempted = log.attempted ? 1 : 0
+        started_at = log.startedAt.millis
+        finished_at = log.finishedAt.millis
+        outcome = log.outcome.rawValue
+        gateway_status = log.gatewayStatus.map(Int64.init)
+        reason = log.reason
         session = record.claim.sessionName
-    }
-}
-
-struct OutcomeChange {
-    var status: MessageStatus
-    var isSent = false
-    var sentAt: Int64?
-    var gatewayId: GatewayMessageId?
-    var needsReconcile: Bool?
-    var failedReason: String?
-    var nextAttemptAt: Int64?
-    var sendStartedAt: Int64?
-    var lastError: String?
-
-    init(_ outcome: SendOutcome, finishedAt: Date) {
-        switch outcome {
+        switch record.outcome {
         case .sent(let gatewayId):
-            status = .sent
-            isSent = true
-            sentAt = finishedAt.millis
-            self.gatewayId = gatewayId
-            needsReconcile = false
+            status = MessageStatus.sent.rawValue
+            is_sent = true
+            sent_at = log.finishedAt.millis
+            gateway_full = gatewayId?.full
+            gateway_raw = gatewayId?.raw
+            needs_reconcile = false
         case .retry(let at, let reason, let needsReconcile, let sendStartedAt):
-            status = .pending
-            nextAttemptAt = at.millis
-            self.needsReconcile = needsReconcile
-            self.sendStartedAt = sendStartedAt?.millis
-            lastError = reason
+            next_attempt_at = at.millis
+            needs_reconcile = needsReconcile
+            send_started_at = sendStartedAt?.millis
+            last_error = reason
         case .wait(let until, let reason):
-            status = .pending
-            nextAttemptAt = until.millis
-            lastError = reason
+            next_attempt_at = until.millis
+            last_error = reason
         case .failed(let reason):
-            status = .failed
-            failedReason = reason
-            needsReconcile = false
+            status = MessageStatus.failed.rawValue
+            failed_reason = reason
+            needs_reconcile = false
         case .missed(let reason):
-            status = .missed
-            failedReason = reason
-            needsReconcile = false
+            status = MessageStatus.missed.rawValue
+            failed_reason = reason
+            needs_reconcile = false
         }
     }
 }

@@ -41,7 +41,14 @@ public final class SQLiteStore: Store {
     init(writer: any DatabaseWriter) {
         self.writer = writer
         creations = GroupCommit { [writer] batch in
-            try await Self.transaction(writer) { db in
+            if batch.count == 1, let only = batch.first {  // alone: no savepoint (SQLite journals its pages)
+                do {
+                    return [.success(try await Self.transaction(writer) { db in try Self.insertCampaigns(only, db: db) })]
+                } catch {
+                    return [.failure(error)]
+                }
+            }
+            return try await Self.transaction(writer) { db in
                 batch.map { creation in
                     Result {
                         var ids: [String] = []
