@@ -107,7 +107,7 @@ public final class Dispatcher: Service, Sendable {
         do {
             if housekeeping { try await keepHouse(now: clock.now()) }
             while true {
-                let room = configuration.maxHeldClaims - (lanes.held)
+                let room = configuration.maxHeldClaims - lanes.held
                 guard room > 0 else { return true }
                 let limit = min(configuration.claimBatchSize, room)
                 let claimedAt = clock.now()
@@ -233,7 +233,7 @@ public final class Dispatcher: Service, Sendable {
         guard claim.reservedMessageId == nil, lanes.takesReservedIds(claim.sessionName) else { return claim }
         let session = claim.sessionName
         guard let messageId = try await withGatewaySlot({ try await gateway.reserveMessageId(session: session) }) else {
-            lanes.noteNoReservedIds(claim.sessionName)
+            lanes.noteNoReservedIds(session)
             return claim
         }
         guard try await reservations.submit(MessageIdReservation(claim, messageId)) else {

@@ -42,7 +42,7 @@ final class SessionLanes: Sendable {
     /// then ends).
     func next(for session: String) -> ClaimedMessage? {
         state.withLock { state in
-            guard !state.draining, let queue = state.queues[session], !queue.isEmpty else {
+            guard !state.draining, state.queues[session]?.isEmpty == false else {
                 state.queues[session] = nil
                 state.active.remove(session)
                 return nil
