@@ -103,6 +103,17 @@ struct APIBench: Sendable {
         return request
     }
 
+    /// Times `count` createCampaign requests of `days`-message campaigns from `clients` clients:
+    /// latency figures and the server's CPU per create.
+    func timedCreates(count: Int, clients: Int, days: Int) async throws -> (figures: [String: Double], wall: Double) {
+        let result = try await timed(count: count, clients: clients, expecting: .created) { index in
+            request(.POST, "/api/campaigns", json: campaignBody(title: "drive \(index)", start: "2031-01-01", days: days))
+        }
+        var figures = result.latency.figures("latency")
+        figures["cpuPerCreate"] = result.serverCPU * 1000 / Double(count)
+        return (figures, result.wall)
+    }
+
     /// A createCampaign body: daily from `start` for `days` days at 09:00 UTC, or one message.
     func campaignBody(title: String, start: String, days: Int) -> [String: Any] {
         let end = LocalDate(iso: start).map { $0.adding(days: days - 1).description } ?? start
@@ -160,13 +171,10 @@ struct CreateBench: AsyncParsableCommand {
         let (clients, database) = (clients, database)
         try await common.measure(into: report) {
             try await APIBench.measuring(postgres: database, clients: clients) { bench in
-                let result = try await bench.timed(count: count, clients: clients, expecting: .created) { index in
-                    bench.request(.POST, "/api/campaigns", json: bench.campaignBody(title: "drive \(index)", start: "2031-01-01", days: 1))
-                }
-                return result.latency.figures("latency").merging([
-                    "throughput": Double(count) / result.wall, "cpuPerCreate": result.serverCPU * 1000 / Double(count),
-                    "peakResident": bench.server.readings.peakResidentMiB,
-                ]) { first, _ in first }
+                var (figures, wall) = try await bench.timedCreates(count: count, clients: clients, days: 1)
+                figures["throughput"] = Double(count) / wall
+                figures["peakResident"] = bench.server.readings.peakResidentMiB
+                return figures
             }
         }
     }
@@ -196,12 +204,7 @@ struct CreateDailyBench: AsyncParsableCommand {
         let database = database
         try await common.measure(into: report) {
             try await APIBench.measuring(postgres: database, clients: 1) { bench in
-                let result = try await bench.timed(count: count, clients: 1, expecting: .created) { index in
-                    bench.request(.POST, "/api/campaigns", json: bench.campaignBody(title: "year \(index)", start: "2031-01-01", days: days))
-                }
-                return result.latency.figures("latency").merging([
-                    "cpuPerCreate": result.serverCPU * 1000 / Double(count)
-                ]) { first, _ in first }
+                try await bench.timedCreates(count: count, clients: 1, days: days).figures
             }
         }
     }

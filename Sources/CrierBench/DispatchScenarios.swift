@@ -43,9 +43,18 @@ struct DispatchRun {
     let options: DispatchOptions
     /// Seconds after `firstDue` at which message `i` falls due.
     let offsets: [TimeInterval]
-    /// How long before the first due instant the children start: time to start and sit idle (more
-    /// for `--quick`, which CI runs on a debug build).
-    var lead: TimeInterval = 4
+    /// How long before the first due instant the children start: time to start and sit idle.
+    let lead: TimeInterval
+
+    /// `--quick` spreads over 20 sessions at most and gives the servers 15 s to start (CI runs it on a
+    /// debug build); otherwise 4 s.
+    init(options: DispatchOptions, offsets: [TimeInterval], quick: Bool) {
+        var options = options
+        if quick { options.sessions = min(options.sessions, 20) }
+        self.options = options
+        self.offsets = offsets
+        lead = quick ? 15 : 4
+    }
 
     func measure() async throws -> [String: Double] {
         let database = try await BenchDatabase.fresh(postgres: options.database)
@@ -178,12 +187,11 @@ struct BurstBench: AsyncParsableCommand {
     @Option(help: "Messages due at the same instant.") var messages = 10_000
 
     func run() async throws {
-        var options = dispatch
         let count = common.quick ? 200 : messages
-        if common.quick { options.sessions = min(options.sessions, 20) }
-        let sqlite = options.database == nil
+        let run = DispatchRun(options: dispatch, offsets: Array(repeating: 0, count: count), quick: common.quick)
+        let sqlite = dispatch.database == nil
         let report = BenchReport(
-            scenario: "burst", parameters: [("messages", String(count))] + options.parameters,
+            scenario: "burst", parameters: [("messages", String(count))] + run.options.parameters,
             figures: [
                 Figure(key: "throughput", label: "throughput", unit: "msg/s", target: sqlite ? .atLeast(4_500) : nil),
                 Figure(key: "latenessP99", label: "lateness p99", unit: "ms", target: sqlite ? .atMost(2_300) : nil),
@@ -191,7 +199,6 @@ struct BurstBench: AsyncParsableCommand {
                 Figure(key: "serverCPUPer10k", label: "server CPU per 10,000 sends", unit: "CPU-s",
                        target: sqlite ? .atMost(1.5) : nil),
             ] + DispatchRun.figures(targets: sqlite))
-        let run = DispatchRun(options: options, offsets: Array(repeating: 0, count: count), lead: common.quick ? 15 : 4)
         try await common.measure(into: report) { try await run.measure() }
     }
 }
@@ -213,18 +220,16 @@ struct SteadyBench: AsyncParsableCommand {
     }
 
     func run() async throws {
-        var options = dispatch
         let (rate, seconds) = common.quick ? (20, 3) : (self.rate, self.seconds)
-        if common.quick { options.sessions = min(options.sessions, 20) }
-        let sqlite = options.database == nil
+        let offsets = (0..<(rate * seconds)).map { Double($0) / Double(rate) }
+        let run = DispatchRun(options: dispatch, offsets: offsets, quick: common.quick)
+        let sqlite = dispatch.database == nil
         let report = BenchReport(
-            scenario: "steady", parameters: [("rate", String(rate)), ("seconds", String(seconds))] + options.parameters,
+            scenario: "steady", parameters: [("rate", String(rate)), ("seconds", String(seconds))] + run.options.parameters,
             figures: [
                 Figure(key: "latenessP99", label: "lateness p99", unit: "ms", target: sqlite ? .atMost(100) : nil),
                 Figure(key: "serverCPUPer10k", label: "server CPU per 10,000 sends", unit: "CPU-s"),
             ] + DispatchRun.figures(targets: sqlite))
-        let offsets = (0..<(rate * seconds)).map { Double($0) / Double(rate) }
-        let run = DispatchRun(options: options, offsets: offsets, lead: common.quick ? 15 : 4)
         try await common.measure(into: report) { try await run.measure() }
     }
 }
