@@ -148,7 +148,14 @@ enum PostgresMigrations {
                 "CREATE INDEX early_receipts_message ON early_receipts(session, raw_message_id)",
                 "CREATE INDEX early_receipts_age ON early_receipts(received_at)",
             ]
-        )
+        ),
+        (
+            // Every pending message had an entry in two time-ordered indexes, each entry of a year-long
+            // daily campaign in a different page. Marking missed reads the due index instead (a
+            // message's next attempt never falls past its grace window unless it awaits reconciling).
+            "0002-one-time-index-per-pending-message",
+            ["DROP INDEX messages_pending_scheduled"]
+        ),
     ]
 
     /// Applies every migration not applied yet; returns their names.

@@ -117,7 +117,8 @@ extension PostgresStore {
             WITH missed AS (
                 UPDATE messages SET status = 'missed',
                     failed_reason = \(reason) || COALESCE(last_error, \(StoreRules.notRunningReason))
-                WHERE status = 'pending' AND needs_reconcile = false AND scheduled_at < \(cutoff.millis)
+                WHERE status = 'pending' AND next_attempt_at <= \(now.millis) AND needs_reconcile = false
+                    AND scheduled_at < \(cutoff.millis)
                 RETURNING id, failed_reason
             )
             INSERT INTO message_attempts (message_id, started_at, finished_at, outcome, reason)

@@ -150,7 +150,9 @@ public protocol DispatchStore: Sendable {
     /// process started may still complete at the gateway). Returns how many.
     func recoverExpiredClaims(now: Date, reconcileAfter: TimeInterval) async throws -> Int
     /// Pending messages scheduled before `cutoff` that no send may have reached become `missed`, with
-    /// `reason` followed by their last error. Returns how many.
+    /// `reason` followed by their last error. Returns how many. Only messages whose next attempt is
+    /// due are looked at — all of them, since the policy never puts an attempt past the grace window —
+    /// so that the index of due messages finds them (no second time-ordered index to keep).
     func markMissed(scheduledBefore cutoff: Date, reason: String, now: Date) async throws -> Int
     /// When the earliest pending message falls due.
     func nextDueAt() async throws -> Date?

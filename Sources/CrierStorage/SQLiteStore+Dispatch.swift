@@ -175,17 +175,19 @@ extension SQLiteStore {
 
     public func markMissed(scheduledBefore cutoff: Date, reason: String, now: Date) async throws -> Int {
         try await transaction { db in
-            let overdue = "status = \(MessageStatus.pending.sql) AND needs_reconcile = 0 AND scheduled_at < ?"
+            let overdue = """
+                status = \(MessageStatus.pending.sql) AND next_attempt_at <= ? AND needs_reconcile = 0 AND scheduled_at < ?
+                """
             let fullReason = "? || COALESCE(last_error, '\(StoreRules.notRunningReason)')"
             try db.execute(
                 sql: """
                     INSERT INTO message_attempts (message_id, started_at, finished_at, outcome, reason)
                     SELECT id, ?, ?, \(AttemptOutcome.missed.sql), \(fullReason) FROM messages WHERE \(overdue)
                     """,
-                arguments: [now.millis, now.millis, reason, cutoff.millis])
+                arguments: [now.millis, now.millis, reason, now.millis, cutoff.millis])
             try db.execute(
                 sql: "UPDATE messages SET status = \(MessageStatus.missed.sql), failed_reason = \(fullReason) WHERE \(overdue)",
-                arguments: [reason, cutoff.millis])
+                arguments: [reason, now.millis, cutoff.millis])
             return db.changesCount
         }
     }

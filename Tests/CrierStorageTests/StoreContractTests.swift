@@ -485,3 +485,46 @@ extension StoreContractTests {
         #expect(try await c.store.recordReservedMessageIds([]).isEmpty)
     }
 }
+
+extension StoreContractTests {
+    @Test("marking missed: pending messages past the window, with their last error; not one that may have gone out", arguments: TestBackend.available)
+    func markingMissed(_ backend: TestBackend) async throws {
+        let c = try await ContractFixture(backend)
+        let owner = try await c.makeUser()
+        let campaignId = try await c.makeCampaign(owner: owner)
+        let first = Date(iso: "2030-03-01T09:30:00Z")
+        let claims = try await c.store.claimDueMessages(now: first, limit: 5, owner: "p1", leaseUntil: first.addingTimeInterval(30))
+        try #require(claims.count == 1)
+        let log = AttemptLog(startedAt: first, finishedAt: first, outcome: .retry, gatewayStatus: 500, reason: "boom",
+                             attempted: true)
+        // The first may have gone out: it is asked about, never marked missed blindly.
+        try #require(try await c.store.recordOutcomes([
+            OutcomeRecord(claims[0], .retry(at: first.addingTimeInterval(60), reason: "boom", needsReconcile: true,
+                                             sendStartedAt: first), log: log),
+        ]) == [true])
+
+        let cutoff = Date(iso: "2030-03-02T12:00:00Z")  // past the second occurrence, before the third
+        let missed = try await c.store.markMissed(scheduledBefore: cutoff, reason: "Not sent in time: ",
+                                                   now: cutoff.addingTimeInterval(3600))
+        #expect(missed == 1)
+        let messages = try #require(try await c.store.campaign(id: campaignId, ownerId: owner.id)?.messages)
+        #expect(messages.map(\.status) == [.pending, .missed, .pending])
+        #expect(messages[1].failedReason?.hasPrefix("Not sent in time: ") == true, "\(messages[1].failedReason ?? "")")
+        #expect(try await c.store.attemptCount(outcome: .missed) == 1)
+    }
+
+    @Test("marking missed walks the due index, not the table")
+    func markingMissedUsesTheDueIndex() async throws {
+        let plan = try await SQLiteStoreProbe.fresh().writer.read { db in
+            try Row.fetchAll(
+                db,
+                sql: """
+                    EXPLAIN QUERY PLAN SELECT id FROM messages WHERE status = 'pending' AND next_attempt_at <= 1
+                    AND needs_reconcile = 0 AND scheduled_at < 1
+                    """
+            ).map { $0["detail"] as String }
+        }
+        #expect(plan.contains { $0.contains("messages_due") }, "\(plan)")
+        #expect(!plan.contains { $0.hasPrefix("SCAN") }, "\(plan)")
+    }
+}
