@@ -26,7 +26,7 @@ struct APIBench: Sendable {
         try await seed(database, account)
         try await database.store.settle()
         let http = makeBenchHTTPClient(connections: clients)
-        let double = try await DoubleProcess.start(latencyMs: 0, clockOffset: 0)
+        let double = try await DoubleProcess.start(latencyMs: 0, engine: .webjs, clockOffset: 0)
         do {
             let server = try await ServerProcess.start(database: database.location, wahaURL: double.baseURL, http: http)
             return APIBench(database: database, account: account, double: double, server: server, http: http)

@@ -46,6 +46,7 @@ struct WAHADoubleChild: AsyncParsableCommand {
         commandName: "waha-double", abstract: "The WAHA double (started by the scenarios).", shouldDisplay: false)
 
     @Option var latencyMs = 20
+    @Option var engine: BenchEngine = .webjs
     @Option var clockOffset = 0.0
 
     func run() async throws {
@@ -53,7 +54,7 @@ struct WAHADoubleChild: AsyncParsableCommand {
             clock: ShiftedClock(offset: clockOffset), everySessionWorking: true, checkingRequests: false
         ) { double in
             double.setLatency(.milliseconds(latencyMs))
-            double.setEngine(.gows)  // takes reserved ids: the dispatcher's full path, id then send
+            double.setEngine(engine.double)
             Self.emit(["url": double.baseURL])
             await withCheckedContinuation { (finished: CheckedContinuation<Void, Never>) in
                 Thread {
@@ -78,6 +79,19 @@ struct WAHADoubleChild: AsyncParsableCommand {
     }
 }
 
+/// The WAHA engines a dispatch scenario can send through; they differ in requests per message.
+enum BenchEngine: String, ExpressibleByArgument, CaseIterable, Sendable {
+    case webjs = "WEBJS", gows = "GOWS", noweb = "NOWEB"
+
+    var double: WAHADouble.Engine {
+        switch self {
+        case .webjs: .webjs
+        case .gows: .gows
+        case .noweb: .noweb
+        }
+    }
+}
+
 /// A running WAHA double child, seen from the scenario.
 struct DoubleProcess: Sendable {
     let child: ChildProcess
@@ -91,9 +105,10 @@ struct DoubleProcess: Sendable {
         let requestedAt: [Double]
     }
 
-    static func start(latencyMs: Int, clockOffset: Double) async throws -> DoubleProcess {
+    static func start(latencyMs: Int, engine: BenchEngine, clockOffset: Double) async throws -> DoubleProcess {
         let child = try ChildProcess(arguments: [
-            "waha-double", "--latency-ms", String(latencyMs), "--clock-offset", String(clockOffset),
+            "waha-double", "--latency-ms", String(latencyMs), "--engine", engine.rawValue,
+            "--clock-offset", String(clockOffset),
         ])
         guard let line = await child.nextLine(), let object = Self.object(line), let url = object["url"] as? String else {
             await child.stop()
@@ -149,6 +164,33 @@ struct ServerProcess: Sendable {
     }
 
     func stop() async { await child.stop() }
+
+    /// The server's own count and total duration of successful sendText requests, from its
+    /// `/metrics`: the round trip the in-flight bound divides (throughput ≤ in flight ÷ round trip).
+    func sendTextTally(http: HTTPClient) async throws -> GatewayRequestTally {
+        let response = try await http.execute(HTTPClientRequest(url: baseURL + "/metrics"), timeout: .seconds(10))
+        let text = String(buffer: try await response.body.collect(upTo: 16 * 1024 * 1024))
+        var tally = GatewayRequestTally()
+        for line in text.split(separator: "\n") where line.contains(#"operation="sendText",outcome="ok""#) {
+            let value = line.split(separator: " ").last.flatMap { Double($0) } ?? 0
+            if line.hasPrefix("crier_gateway_request_duration_seconds_sum") { tally.seconds += value }
+            if line.hasPrefix("crier_gateway_request_duration_seconds_count") { tally.count += value }
+        }
+        return tally
+    }
+}
+
+/// Gateway requests of one kind: how many, and their total duration.
+struct GatewayRequestTally {
+    var count = 0.0
+    var seconds = 0.0
+
+    mutating func add(_ other: GatewayRequestTally) {
+        count += other.count
+        seconds += other.seconds
+    }
+
+    var meanMilliseconds: Double { count > 0 ? seconds / count * 1000 : 0 }
 }
 
 /// An HTTP client for the scenarios' requests, with `connections` connections to each host.

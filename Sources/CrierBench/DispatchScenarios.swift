@@ -11,6 +11,11 @@ struct DispatchOptions: ParsableArguments {
     @Option(help: "postgres://… to run on PostgreSQL (each run in a new schema); a SQLite file otherwise.")
     var database: String?
     @Option(help: "Server processes sharing the database (PostgreSQL only).") var instances = 1
+    @Option(help: """
+        The engine the WAHA double answers as: WEBJS (WAHA's default; one request per message) or GOWS/NOWEB \
+        (which take a reserved id: two requests per message, the id's then the send's).
+        """)
+    var engine: BenchEngine = .webjs
 
     func validate() throws {
         guard instances >= 1, instances == 1 || database != nil else {
@@ -25,6 +30,7 @@ struct DispatchOptions: ParsableArguments {
         [
             ("sessions", String(sessions)), ("latencyMs", String(latencyMs)), ("maxInFlight", String(maxInFlight)),
             ("store", database == nil ? "sqlite" : "postgres"), ("instances", String(instances)),
+            ("engine", engine.rawValue),
         ]
     }
 }
@@ -73,7 +79,8 @@ struct DispatchRun {
         let clock = ShiftedClock(offset: clockOffset)
         let double: DoubleProcess
         do {
-            double = try await DoubleProcess.start(latencyMs: options.latencyMs, clockOffset: clockOffset)
+            double = try await DoubleProcess.start(
+                latencyMs: options.latencyMs, engine: options.engine, clockOffset: clockOffset)
         } catch {
             try? await http.shutdown()
             throw error
@@ -86,7 +93,7 @@ struct DispatchRun {
                     maxInFlight: options.maxInFlight, http: http))
             }
             let figures = try await measureDispatch(
-                database: database, servers: servers, double: double, due: due, clock: clock)
+                database: database, servers: servers, double: double, due: due, clock: clock, http: http)
             for server in servers { await server.stop() }
             await double.stop()
             try await http.shutdown()
@@ -100,7 +107,8 @@ struct DispatchRun {
     }
 
     private func measureDispatch(
-        database: BenchDatabase, servers: [ServerProcess], double: DoubleProcess, due: [Date], clock: ShiftedClock
+        database: BenchDatabase, servers: [ServerProcess], double: DoubleProcess, due: [Date], clock: ShiftedClock,
+        http: HTTPClient
     ) async throws -> [String: Double] {
         let untilIdle = Self.firstDue.timeIntervalSince(clock.now()) - 0.3
         guard untilIdle > 0 else {
@@ -127,6 +135,8 @@ struct DispatchRun {
         let postgresCPU = ProcessReadings.cpuSeconds(ofProcessesNamed: "postgres") - postgresCPUBefore
         let benchCPU = ProcessReadings.current.cpuSeconds - benchCPUBefore
         let received = try await double.received()
+        var sends = GatewayRequestTally()
+        for server in servers { sends.add(try await server.sendTextTally(http: http)) }
         let failed = try await store.messageCount(status: .failed) + store.messageCount(status: .missed)
 
         var lateness = LatencyHistogram()
@@ -154,7 +164,7 @@ struct DispatchRun {
             "failed": Double(failed),
             "serverCPU": serverCPU, "serverCPUPer10k": serverCPU * 10_000 / messages,
             "idleResident": idleResident, "peakResident": peakResident,
-            "doubleCPU": doubleCPU, "postgresCPU": postgresCPU,
+            "doubleCPU": doubleCPU, "postgresCPU": postgresCPU, "sendRoundTrip": sends.meanMilliseconds,
         ]
     }
 
@@ -171,6 +181,7 @@ struct DispatchRun {
             Figure(key: "idleResident", label: "server memory idle", unit: "MiB", target: target(.atMost(30))),
             Figure(key: "peakResident", label: "server memory peak", unit: "MiB", target: target(.atMost(60))),
             Figure(key: "doubleCPU", label: "WAHA double CPU", unit: "CPU-s"),
+            Figure(key: "sendRoundTrip", label: "sendText round trip, mean, as the servers saw it", unit: "ms"),
             Figure(key: "postgresCPU", label: "PostgreSQL CPU", unit: "CPU-s"),
             Figure(key: "busyCores", label: "cores busy while sending (all processes)", unit: "cores"),
         ]

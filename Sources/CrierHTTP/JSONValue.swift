@@ -1,4 +1,5 @@
 import CrierCore
+import CrierGateway
 import Foundation
 import Hummingbird
 
@@ -73,7 +74,7 @@ public enum JSONValue: Hashable, Sendable, Codable {
             } else {
                 buffer.writeString(String(value))
             }
-        case .string(let value): Self.writeString(value, to: &buffer)
+        case .string(let value): buffer.writeJSONString(value)
         case .array(let values):
             buffer.writeInteger(UInt8(ascii: "["))
             for (index, value) in values.enumerated() {
@@ -85,46 +86,13 @@ public enum JSONValue: Hashable, Sendable, Codable {
             buffer.writeInteger(UInt8(ascii: "{"))
             for (index, key) in fields.keys.sorted().enumerated() {
                 if index > 0 { buffer.writeInteger(UInt8(ascii: ",")) }
-                Self.writeString(key, to: &buffer)
+                buffer.writeJSONString(key)
                 buffer.writeInteger(UInt8(ascii: ":"))
                 fields[key, default: .null].write(to: &buffer)
             }
             buffer.writeInteger(UInt8(ascii: "}"))
         }
     }
-
-    /// A JSON string: quotes, backslashes and control characters escaped, everything else copied as
-    /// UTF-8 in runs.
-    private static func writeString(_ value: String, to buffer: inout ByteBuffer) {
-        buffer.writeInteger(UInt8(ascii: "\""))
-        var value = value
-        value.withUTF8 { bytes in
-            var runStart = 0
-            for index in bytes.indices {
-                let byte = bytes[index]
-                guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
-                buffer.writeBytes(UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: bytes[runStart..<index])))
-                runStart = index + 1
-                switch byte {
-                case UInt8(ascii: "\""): buffer.writeStaticString("\\\"")
-                case UInt8(ascii: "\\"): buffer.writeStaticString("\\\\")
-                case UInt8(ascii: "\n"): buffer.writeStaticString("\\n")
-                case UInt8(ascii: "\r"): buffer.writeStaticString("\\r")
-                case UInt8(ascii: "\t"): buffer.writeStaticString("\\t")
-                case 0x08: buffer.writeStaticString("\\b")
-                case 0x0C: buffer.writeStaticString("\\f")
-                default:
-                    buffer.writeStaticString("\\u00")
-                    buffer.writeInteger(hexDigits[Int(byte >> 4)])
-                    buffer.writeInteger(hexDigits[Int(byte & 0x0F)])
-                }
-            }
-            buffer.writeBytes(UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: bytes[runStart...])))
-        }
-        buffer.writeInteger(UInt8(ascii: "\""))
-    }
-
-    private static let hexDigits = Array("0123456789abcdef".utf8)
 }
 
 /// A request's JSON object, read field by field with errors that name the field.

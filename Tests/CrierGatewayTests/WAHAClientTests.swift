@@ -38,6 +38,23 @@ struct WAHAClientTests {
         #expect(WAHAClient.segment(value) == encoded)
     }
 
+    @Test("sendText's body is the JSON WAHA reads, whatever the text holds; the id only when reserved", arguments: [
+        OutgoingText(session: "default", chatId: "120363025@g.us", text: "12 days left"),
+        OutgoingText(session: "s\"1\\", chatId: "254700000001@c.us", text: "Line 1\nLine 2\t\u{1} «Ksh» 🎉 \r\u{8}\u{C}/",
+                     messageId: "3EB0A1B2"),
+        OutgoingText(session: "x", chatId: "y", text: ""),
+    ])
+    func sendTextBody(_ message: OutgoingText) throws {
+        let body = WAHAClient.sendTextBody(message)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any])
+        #expect(object["session"] as? String == message.session)
+        #expect(object["chatId"] as? String == message.chatId)
+        #expect(object["text"] as? String == message.text)
+        #expect(object["linkPreview"] as? Bool == false)
+        #expect(object["id"] as? String == message.messageId)
+        #expect(Set(object.keys) == Set(["session", "chatId", "text", "linkPreview"] + (message.messageId == nil ? [] : ["id"])))
+    }
+
     @Test("failures are classified as DESIGN §5 says")
     func classification() async throws {
         try await WAHADouble.withRunning(everySessionWorking: true) { double in
