@@ -154,11 +154,16 @@ enum SQLiteMigrations {
                 CREATE INDEX web_sessions_expiry ON web_sessions(expires_at);
                 """)
         }
-        migrator.registerMigration("0006-one-time-index-per-pending-message") { db in
+        migrator.registerMigration("0006-fewer-message-indexes") { db in
             // Every pending message had an entry in two time-ordered indexes, each entry of a year-long
             // daily campaign in a different page. Marking missed reads the due index instead (a
             // message's next attempt never falls past its grace window unless it awaits reconciling).
-            try db.execute(sql: "DROP INDEX messages_pending_scheduled")
+            // And no query looks messages up by their full gateway id (receipts use the raw id), yet
+            // every send wrote its random key into that index.
+            try db.execute(sql: """
+                DROP INDEX messages_pending_scheduled;
+                DROP INDEX messages_gateway_id;
+                """)
         }
         return migrator
     }
