@@ -61,7 +61,7 @@ public final class Dispatcher: Service, Sendable {
             await withDiscardingTaskGroup { group in
                 group.addTask { await self.renewLeases() }
                 // Another request, or another instance, changed what is due: look now.
-                group.addTask { await self.store.changes.follow { _ in self.wakeUp.signal() } }
+                group.addTask { await self.store.changes.follow { self.wakeUp.signal(dueAt: $0.earliestDue) } }
                 var lastHousekeeping: Date?
                 while !Task.isShuttingDownGracefully && !Task.isCancelled {
                     let now = self.clock.now()
@@ -138,20 +138,28 @@ public final class Dispatcher: Service, Sendable {
         if missed > 0 { metrics.missed(.graceExpired, count: missed) }
     }
 
-    /// Sleeps until the earliest pending message is due, a campaign changes, or the re-check floor.
-    /// When the last pass could not claim everything due, it waits a moment for lanes to make room
-    /// rather than spinning on the database.
+    /// Sleeps until the earliest pending message is due, a change may have made something due sooner,
+    /// or the re-check floor. A change that says when its messages fall due (a campaign created for
+    /// later) only moves the wake-up earlier, without a look at the database. When the last pass could
+    /// not claim everything due, it waits a moment for lanes to make room rather than spinning on the
+    /// database.
     private func waitForWork(saturated: Bool) async {
-        var timeout = configuration.recheckInterval
         if saturated {
-            timeout = min(timeout, 0.05)
-        } else if let next = try? await store.nextDueAt() {
-            timeout = min(timeout, max(0, next.timeIntervalSince(clock.now())))
+            _ = await wakeUp.wait(timeout: .milliseconds(50))
+            return
         }
-        guard timeout > 0 else { return }
-        // To the nanosecond: rounded down to whole milliseconds, a message due in under one would be
-        // looked for again and again, each time a transaction, until its instant came.
-        await wakeUp.wait(timeout: .seconds(timeout))
+        var wakeAt = clock.now().addingTimeInterval(configuration.recheckInterval)
+        if let next = try? await store.nextDueAt() { wakeAt = min(wakeAt, next) }
+        while true {
+            let timeout = wakeAt.timeIntervalSince(clock.now())
+            guard timeout > 0 else { return }
+            // To the nanosecond: rounded down to whole milliseconds, a message due in under one would be
+            // looked for again and again, each time a transaction, until its instant came.
+            switch await wakeUp.wait(timeout: .seconds(timeout)) {
+            case .timedOut, .lookNow: return
+            case .dueAt(let due): wakeAt = min(wakeAt, due)
+            }
+        }
     }
 
     private func renewLeases() async {

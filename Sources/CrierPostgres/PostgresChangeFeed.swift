@@ -17,9 +17,9 @@ final class PostgresChangeFeed: ChangeFeed {
 
     func announce(_ change: StoreChange) async {
         do {
-            try await client.query("SELECT pg_notify(\(Self.channel), \(change.rawValue))", logger: logger)
+            try await client.query("SELECT pg_notify(\(Self.channel), \(change.payload))", logger: logger)
         } catch {
-            logger.debug("Could not announce a change", metadata: ["change": "\(change.rawValue)", "error": "\(error)"])
+            logger.debug("Could not announce a change", metadata: ["change": "\(change.payload)", "error": "\(error)"])
         }
     }
 
@@ -29,7 +29,7 @@ final class PostgresChangeFeed: ChangeFeed {
                 try await client.withConnection { connection in
                     try await connection.listen(on: Self.channel) { notifications in
                         for try await notification in notifications {
-                            if let change = StoreChange(rawValue: notification.payload) { onChange(change) }
+                            if let change = StoreChange(payload: notification.payload) { onChange(change) }
                         }
                     }
                 }

@@ -97,7 +97,7 @@ func makeComponents(
         store: store, gateway: gateway, gatewayHealth: health, clock: clock,
         campaigns: CampaignService(
             store: store, clock: clock, validator: CampaignValidator(defaultTimeZone: configuration.defaultTimeZone),
-            onScheduleChange: { await store.changes.announce(.scheduleChanged) }),
+            onScheduleChange: { await store.changes.announce(.scheduleChanged(earliestDue: $0)) }),
         sessions: SessionService(
             store: store, gateway: gateway, clock: clock, webhook: configuration.sessionWebhook),
         accounts: AccountService(store: store, clock: clock, passwordHashCost: configuration.passwordHashCost),

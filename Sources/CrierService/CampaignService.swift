@@ -4,17 +4,18 @@ import Foundation
 
 /// Campaign operations for one caller: validate, plan against the clock, store atomically.
 ///
-/// `onScheduleChange` is called after every change that adds or cancels messages, so a dispatcher can
-/// wake up instead of polling.
+/// `onScheduleChange` is called after every change that adds or cancels messages, with the soonest
+/// instant an added message falls due (nil when it cannot be said), so a dispatcher can wake up instead
+/// of polling — or sleep on, when it will look before then anyway.
 public struct CampaignService: Sendable {
     let store: any Store
     let clock: any WallClock
     let validator: CampaignValidator
-    let onScheduleChange: @Sendable () async -> Void
+    let onScheduleChange: @Sendable (_ earliestDue: Date?) async -> Void
 
     public init(
         store: any Store, clock: any WallClock, validator: CampaignValidator,
-        onScheduleChange: @escaping @Sendable () async -> Void = {}
+        onScheduleChange: @escaping @Sendable (_ earliestDue: Date?) async -> Void = { _ in }
     ) {
         self.store = store
         self.clock = clock
@@ -41,19 +42,19 @@ public struct CampaignService: Sendable {
         guard let first = inputs.first else {
             throw CampaignValidationError(field: "groupId", message: "choose at least one group or contact")
         }
-        let (_, session) = try await validated(first, for: user)
+        let (firstSettings, session) = try await validated(first, for: user)
         let now = clock.now()
         var campaigns: [NewCampaign] = []
-        for input in inputs {
-            var settings = try validator.validate(input)
-            guard settings.sessionId == session.id || settings.sessionId == session.name else {
+        for (index, input) in inputs.enumerated() {
+            var settings = index == 0 ? firstSettings : try validator.validate(input)
+            guard index == 0 || settings.sessionId == session.id || settings.sessionId == session.name else {
                 throw CampaignValidationError(field: "sessionId", message: "campaigns created together share one session")
             }
             settings.sessionId = session.id
             campaigns.append(NewCampaign(settings: settings, messages: try CampaignPlanner.plan(settings, now: now)))
         }
         let ids = try await store.createCampaigns(ownerId: user.id, session: session, campaigns, at: now)
-        await onScheduleChange()
+        await onScheduleChange(campaigns.lazy.flatMap(\.messages).map(\.scheduledAt).min())
         return ids
     }
 
@@ -73,13 +74,13 @@ public struct CampaignService: Sendable {
         let now = clock.now()
         let messages = try CampaignPlanner.plan(settings, now: now)
         try await store.replaceSchedule(campaignId: id, ownerId: user.id, settings: settings, messages: messages, at: now)
-        await onScheduleChange()
+        await onScheduleChange(messages.map(\.scheduledAt).min())
     }
 
     /// Soft-deletes the campaign and cancels what it has not sent.
     public func delete(id: String, for user: User) async throws {
         try await store.deleteCampaign(campaignId: id, ownerId: user.id, at: clock.now())
-        await onScheduleChange()
+        await onScheduleChange(nil)
     }
 
     public func campaign(id: String, for user: User) async throws -> StoredCampaign {

@@ -3,11 +3,40 @@ import Synchronization
 
 /// Something a dispatcher (in this process or, with PostgreSQL, any process) should act on now
 /// rather than at its next periodic re-check.
-public enum StoreChange: String, Sendable, CaseIterable {
-    /// Messages were added or cancelled: one may be due sooner than the dispatcher thinks.
-    case scheduleChanged = "schedule"
+public enum StoreChange: Sendable, Hashable {
+    /// Messages were added or cancelled. `earliestDue` is the soonest an added message falls due,
+    /// when the announcer knows it: a dispatcher that will look by then need not look now (creating a
+    /// campaign for next week costs it nothing). Nil: look now.
+    case scheduleChanged(earliestDue: Date?)
     /// A gateway session came back: messages waiting for it can go.
-    case sessionRecovered = "session"
+    case sessionRecovered
+
+    /// When a dispatcher should look because of this change; nil: now.
+    public var earliestDue: Date? {
+        if case .scheduleChanged(let due) = self { due } else { nil }
+    }
+
+    /// The change as it travels between processes (PostgreSQL's NOTIFY payload): `session`,
+    /// `schedule`, or `schedule@` and the due instant in Unix milliseconds.
+    public var payload: String {
+        switch self {
+        case .sessionRecovered: "session"
+        case .scheduleChanged(nil): "schedule"
+        case .scheduleChanged(let due?): "schedule@\(due.millis)"
+        }
+    }
+
+    public init?(payload: String) {
+        if payload == "session" {
+            self = .sessionRecovered
+        } else if payload == "schedule" {
+            self = .scheduleChanged(earliestDue: nil)
+        } else if payload.hasPrefix("schedule@"), let millis = Int64(payload.dropFirst("schedule@".count)) {
+            self = .scheduleChanged(earliestDue: Date(millis: millis))
+        } else {
+            return nil
+        }
+    }
 }
 
 /// Change notifications between the parts of Crier sharing a database. A hint only: correctness never

@@ -28,6 +28,7 @@ struct DispatchHarness {
 
     static func with(
         gateway makeGateway: ((WAHADouble) -> any Gateway)? = nil,
+        dispatchStore wrapStore: (any DispatchStore) -> any DispatchStore = { $0 },
         _ configure: (inout DispatcherConfiguration) -> Void = { _ in },
         _ body: (DispatchHarness) async throws -> Void
     ) async throws {
@@ -47,12 +48,12 @@ struct DispatchHarness {
             var logger = Logger(label: "dispatch-test")
             logger.logLevel = .critical
             let dispatcher = Dispatcher(
-                store: store, gateway: gateway, clock: clock, configuration: configuration, health: health,
+                store: wrapStore(store), gateway: gateway, clock: clock, configuration: configuration, health: health,
                 metrics: DispatchMetrics(registry: registry), wakeUp: wakeUp, random: FixedRandom(), logger: logger)
             let accounts = AccountService(store: store, clock: clock, passwordHashCost: 4)
             let user = try await accounts.addUser(email: "ada@example.com", name: nil, password: "password1", isAdmin: false)
             let campaigns = CampaignService(
-                store: store, clock: clock, validator: CampaignValidator(), onScheduleChange: { wakeUp.signal() })
+                store: store, clock: clock, validator: CampaignValidator(), onScheduleChange: { wakeUp.signal(dueAt: $0) })
             try await body(
                 DispatchHarness(
                     store: store, clock: clock, double: double, dispatcher: dispatcher, campaigns: campaigns,

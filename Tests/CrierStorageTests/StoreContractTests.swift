@@ -368,16 +368,30 @@ extension StoreContractTests {
                 try await Task.sleep(for: .milliseconds(25))
             }
         }
+        let due = Date(iso: "2030-03-01T09:30:00Z")
         for _ in 0..<40 where heard.withLock({ $0.isEmpty }) {
-            await here.changes.announce(.scheduleChanged)
+            await here.changes.announce(.scheduleChanged(earliestDue: due))
             try await Task.sleep(for: .milliseconds(50))
         }
-        #expect(heard.withLock { $0.first } == .scheduleChanged)
+        #expect(heard.withLock { $0.first } == .scheduleChanged(earliestDue: due))
         guard backend == .postgres else { return }
-        let before = heard.withLock { $0.count }
-        await elsewhere.changes.announce(.sessionRecovered)
-        try await waitFor(before + 1)
-        #expect(heard.withLock { $0.last } == .sessionRecovered, "another instance's announcement arrives")
+        for change in [StoreChange.sessionRecovered, .scheduleChanged(earliestDue: nil), .scheduleChanged(earliestDue: due)] {
+            let before = heard.withLock { $0.count }
+            await elsewhere.changes.announce(change)
+            try await waitFor(before + 1)
+            #expect(heard.withLock { $0.last } == change, "another instance's announcement arrives, with its due instant")
+        }
+    }
+
+    @Test("a change travels as text and back; other text is no change", arguments: [
+        (StoreChange.sessionRecovered, "session"), (.scheduleChanged(earliestDue: nil), "schedule"),
+        (.scheduleChanged(earliestDue: Date(millis: 1_893_488_400_123)), "schedule@1893488400123"),
+    ])
+    func changePayloads(_ change: StoreChange, _ payload: String) {
+        #expect(change.payload == payload)
+        #expect(StoreChange(payload: payload) == change)
+        #expect(StoreChange(payload: "schedule@soon") == nil)
+        #expect(StoreChange(payload: "") == nil)
     }
 }
 
