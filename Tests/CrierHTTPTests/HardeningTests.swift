@@ -173,7 +173,9 @@ struct HardeningTests {
                 #expect(closed, "\(name) connection is closed by the server")
                 #expect(Date().timeIntervalSince(started) < 4, "\(name) cut off by its deadline, not the test's")
             }
-            for connection in held { #expect(await connection.receive(timeout: 2).closed, "idle connections do not stay open") }
+            // Accepted 50 at a time (the cap), each closed 0.5 s after: the last wave closes about 2 s in,
+            // later on a loaded machine. The test's own bound is only there to end a failing run.
+            for connection in held { #expect(await connection.receive(timeout: 5).closed, "idle connections do not stay open") }
         }
     }
 }

@@ -12,6 +12,7 @@ import sys
 import tempfile
 
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
@@ -37,7 +38,8 @@ def browser():
 class Flow:
     def __init__(self, driver):
         self.driver = driver
-        self.wait = WebDriverWait(driver, 15)
+        # The live preview re-renders its part of the page: an element found a moment ago may be gone.
+        self.wait = WebDriverWait(driver, 15, ignored_exceptions=(StaleElementReferenceException,))
 
     # Checks made on every page.
 
@@ -76,8 +78,23 @@ class Flow:
             element_id, value)
 
     def submit(self, button_css):
-        self.driver.find_element(By.CSS_SELECTOR, button_css).click()
-        self.wait.until(lambda d: d.execute_script("return document.readyState") == "complete")
+        self.navigate_by(self.driver.find_element(By.CSS_SELECTOR, button_css))
+
+    def navigate_by(self, element):
+        """Clicks a link or submit button and waits for the page it loads: the old page's readyState
+        is already "complete", so waiting on it alone can read the old page. The old document is
+        marked; the new one is not."""
+        self.driver.execute_script("document.documentElement.dataset.leaving = 'yes'")
+        element.click()
+
+        def new_page_ready(driver):
+            try:
+                return driver.execute_script(
+                    "return document.readyState === 'complete' && !document.documentElement.dataset.leaving")
+            except WebDriverException:  # the page is being replaced
+                return False
+
+        self.wait.until(new_page_ready)
 
     def text(self, css):
         return self.driver.find_element(By.CSS_SELECTOR, css).text
@@ -155,7 +172,7 @@ class Flow:
         progress = card.find_element(By.TAG_NAME, "progress")
         assert progress.get_attribute("max") == "3" and progress.get_attribute("value") == "0"
         assert "Sun 10 Mar 2030, 09:30" in card.text, card.text
-        card.find_element(By.CSS_SELECTOR, "h2 a").click()
+        self.navigate_by(card.find_element(By.CSS_SELECTOR, "h2 a"))
         self.check_page()
         assert self.path() == f"/campaigns/{campaign_id}", self.path()
         rows = self.driver.find_elements(By.CSS_SELECTOR, "table.messages tbody tr")
@@ -164,7 +181,7 @@ class Flow:
 
     def edit(self, campaign_id, new_title):
         self.go(f"/campaigns/{campaign_id}")
-        self.driver.find_element(By.LINK_TEXT, "Edit").click()
+        self.navigate_by(self.driver.find_element(By.LINK_TEXT, "Edit"))
         self.check_page()
         self.wait.until(lambda d: "3 message(s)" in d.find_element(By.ID, "preview-heading").text)
         self.fill("title", new_title)
@@ -175,7 +192,7 @@ class Flow:
 
     def delete(self, campaign_id):
         self.go(f"/campaigns/{campaign_id}")
-        self.driver.find_element(By.LINK_TEXT, "Delete").click()
+        self.navigate_by(self.driver.find_element(By.LINK_TEXT, "Delete"))
         self.check_page()
         self.submit("form[action$='/delete'] button")
         self.check_page()
@@ -194,7 +211,7 @@ class Flow:
         self.go("/admin/users")
         row = self.driver.find_element(By.CSS_SELECTOR, f"tr[data-user='{email}']")
         assert "pending" in row.text, row.text
-        row.find_element(By.XPATH, ".//button[starts-with(normalize-space(.), 'Approve')]").click()
+        self.navigate_by(row.find_element(By.XPATH, ".//button[starts-with(normalize-space(.), 'Approve')]"))
         self.check_page()
         row = self.driver.find_element(By.CSS_SELECTOR, f"tr[data-user='{email}']")
         assert "active" in row.text, row.text
