@@ -63,9 +63,11 @@ enum PreparedStatements {
     /// Stores reserved ids for claims still held: ids, claims and tokens as parallel arrays.
     struct ReserveIds: PlannedEachTime {
         static let sql = """
+            WITH locked AS MATERIALIZED (SELECT id FROM messages WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE)
             UPDATE messages m SET reserved_message_id = r.message_id
-            FROM unnest($1::bigint[], $2::bigint[], $3::text[]) AS r(id, claim_token, message_id)
-            WHERE m.id = r.id AND m.claim_token = r.claim_token AND m.status = 'sending' RETURNING m.id
+            FROM unnest($1::bigint[], $2::bigint[], $3::text[]) AS r(id, claim_token, message_id), locked
+            WHERE m.id = r.id AND locked.id = r.id AND m.claim_token = r.claim_token AND m.status = 'sending'
+            RETURNING m.id
             """
         typealias Row = Int64
 
@@ -93,6 +95,8 @@ enum PreparedStatements {
                         gateway_raw text, needs_reconcile boolean, failed_reason text, next_attempt_at bigint,
                         send_started_at bigint, last_error text, attempted bigint, started_at bigint, finished_at bigint,
                         outcome text, gateway_status bigint, reason text, session text)
+                ), locked AS MATERIALIZED (
+                    SELECT id FROM messages WHERE id IN (SELECT id FROM input) ORDER BY id FOR UPDATE
                 ), updated AS (
                     UPDATE messages m SET status = i.status,
                         sent_at = CASE WHEN i.is_sent THEN i.sent_at ELSE m.sent_at END,
@@ -104,7 +108,7 @@ enum PreparedStatements {
                         send_started_at = COALESCE(i.send_started_at, m.send_started_at),
                         last_error = COALESCE(i.last_error, m.last_error),
                         lease_owner = NULL, lease_expires_at = NULL, attempt_count = m.attempt_count + i.attempted
-                    FROM input i
+                    FROM input i JOIN locked l ON l.id = i.id
                     WHERE m.id = i.id AND m.claim_token = i.claim_token AND m.status = 'sending'
                     RETURNING m.id
                 ), attempt AS (

@@ -14,9 +14,17 @@ extension PostgresStore {
     }
 
     public func renewClaims(owner: String, until: Date) async throws {
-        try await client.query(
-            "UPDATE messages SET lease_expires_at = \(until.millis) WHERE status = 'sending' AND lease_owner = \(owner)",
-            logger: logger)
+        try await retryingConflicts {
+            _ = try await client.query(
+                """
+                WITH locked AS MATERIALIZED (
+                    SELECT id FROM messages WHERE status = 'sending' AND lease_owner = \(owner) ORDER BY id FOR UPDATE
+                )
+                UPDATE messages m SET lease_expires_at = \(until.millis) FROM locked WHERE m.id = locked.id
+                """,
+                logger: logger
+            ).collect()
+        }
     }
 
     /// Every outcome of the batch in one statement, one round trip: the fenced updates, their audit
@@ -27,7 +35,7 @@ extension PostgresStore {
     public func recordOutcomes(_ records: [OutcomeRecord]) async throws -> [Bool] {
         guard !records.isEmpty else { return [] }
         let batch = String(decoding: try JSONEncoder().encode(records.map(OutcomeRow.init)), as: UTF8.self)
-        return try await transaction { connection in
+        return try await retryingConflicts { try await transaction { connection in
             let statement = PreparedStatements.RecordOutcomes(batch: batch)
             var rows: [PreparedStatements.RecordOutcomes.Row] = []
             // Not prepared: a generic plan, made while few rows are 'sending', walks every claim held.
@@ -44,7 +52,7 @@ extension PostgresStore {
                 _ = try await applyReceipt(level: level, at: Date(millis: at), messageId: id, connection)
             }
             return records.map { applied.contains($0.claim.id) }
-        }
+        } }
     }
 
     /// Every reservation in one statement (`PreparedStatements.ReserveIds`, planned each time).
@@ -53,10 +61,13 @@ extension PostgresStore {
         let statement = PreparedStatements.ReserveIds(
             ids: reservations.map(\.claim.id), tokens: reservations.map(\.claim.claimToken),
             messageIds: reservations.map(\.messageId))
-        var updated = Set<Int64>()
-        // Not prepared: a generic plan, made while few rows are 'sending', walks every claim held.
-        for try await row in try await client.query(statement.query, logger: logger) {
-            updated.insert(try statement.decodeRow(row))
+        let updated = try await retryingConflicts {
+            var updated = Set<Int64>()
+            // Not prepared: a generic plan, made while few rows are 'sending', walks every claim held.
+            for try await row in try await client.query(statement.query, logger: logger) {
+                updated.insert(try statement.decodeRow(row))
+            }
+            return updated
         }
         return reservations.map { updated.contains($0.claim.id) }
     }
@@ -83,48 +94,62 @@ extension PostgresStore {
 
     public func releaseClaims(_ claims: [ClaimedMessage], owner: String) async throws {
         guard !claims.isEmpty else { return }
-        try await client.query(
-            """
-            UPDATE messages m SET status = 'pending', lease_owner = NULL, lease_expires_at = NULL
-            FROM unnest(\(claims.map(\.id))::bigint[], \(claims.map(\.claimToken))::bigint[]) AS released(id, token)
-            WHERE m.id = released.id AND m.claim_token = released.token AND m.status = 'sending' AND m.lease_owner = \(owner)
-            """, logger: logger)
+        try await retryingConflicts {
+            _ = try await client.query(
+                """
+                WITH locked AS MATERIALIZED (
+                    SELECT id FROM messages WHERE id = ANY(\(claims.map(\.id))::bigint[]) ORDER BY id FOR UPDATE
+                )
+                UPDATE messages m SET status = 'pending', lease_owner = NULL, lease_expires_at = NULL
+                FROM unnest(\(claims.map(\.id))::bigint[], \(claims.map(\.claimToken))::bigint[]) AS released(id, token),
+                    locked
+                WHERE m.id = released.id AND locked.id = released.id AND m.claim_token = released.token
+                    AND m.status = 'sending' AND m.lease_owner = \(owner)
+                """, logger: logger
+            ).collect()
+        }
     }
 
     /// One statement per step, so two instances recovering at once never both recover a claim.
     public func recoverExpiredClaims(now: Date, reconcileAfter delay: TimeInterval) async throws -> Int {
         let reason = StoreRules.recoveredReason
-        let rows = try await rows(
+        let recovered = try await retryingConflicts { try await rows(
             """
-            WITH recovered AS (
-                UPDATE messages SET status = 'pending', needs_reconcile = true,
+            WITH locked AS MATERIALIZED (
+                SELECT id FROM messages WHERE status = 'sending' AND lease_expires_at < \(now.millis) ORDER BY id FOR UPDATE
+            ), recovered AS (
+                UPDATE messages m SET status = 'pending', needs_reconcile = true,
                     send_started_at = COALESCE(send_started_at, claimed_at), lease_owner = NULL, lease_expires_at = NULL,
                     next_attempt_at = GREATEST(\(now.millis), COALESCE(claimed_at, \(now.millis)) + \(Int64(delay * 1000))),
                     attempt_count = attempt_count + 1, last_error = \(reason)
-                WHERE status = 'sending' AND lease_expires_at < \(now.millis)
-                RETURNING id, claimed_at
+                FROM locked WHERE m.id = locked.id
+                RETURNING m.id, m.claimed_at
             )
             INSERT INTO message_attempts (message_id, started_at, finished_at, outcome, reason)
             SELECT id, COALESCE(claimed_at, \(now.millis)), \(now.millis), \(AttemptOutcome.leaseExpired.rawValue), \(reason)
             FROM recovered RETURNING id
-            """)
-        return rows.count
+            """) }
+        return recovered.count
     }
 
     public func markMissed(scheduledBefore cutoff: Date, reason: String, now: Date) async throws -> Int {
-        let rows = try await rows(
+        let missed = try await retryingConflicts { try await rows(
             """
-            WITH missed AS (
-                UPDATE messages SET status = 'missed',
-                    failed_reason = \(reason) || COALESCE(last_error, \(StoreRules.notRunningReason))
+            WITH locked AS MATERIALIZED (
+                SELECT id FROM messages
                 WHERE status = 'pending' AND next_attempt_at <= \(now.millis) AND needs_reconcile = false
                     AND scheduled_at < \(cutoff.millis)
-                RETURNING id, failed_reason
+                ORDER BY id FOR UPDATE
+            ), missed AS (
+                UPDATE messages m SET status = 'missed',
+                    failed_reason = \(reason) || COALESCE(last_error, \(StoreRules.notRunningReason))
+                FROM locked WHERE m.id = locked.id
+                RETURNING m.id, m.failed_reason
             )
             INSERT INTO message_attempts (message_id, started_at, finished_at, outcome, reason)
             SELECT id, \(now.millis), \(now.millis), \(AttemptOutcome.missed.rawValue), failed_reason FROM missed RETURNING id
-            """)
-        return rows.count
+            """) }
+        return missed.count
     }
 
     public func nextDueAt() async throws -> Date? {

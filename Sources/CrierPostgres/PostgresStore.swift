@@ -72,6 +72,21 @@ public final class PostgresStore: Store {
         }
     }
 
+    /// Runs `body` again, up to three times in all, when PostgreSQL aborted it to break a deadlock or a
+    /// serialization conflict (SQLSTATE 40P01, 40001). The dispatcher's writes lock their rows in id
+    /// order, so they cannot deadlock one another; a campaign edit or an operator's statement still can.
+    func retryingConflicts<T: Sendable>(_ body: () async throws -> T) async throws -> T {
+        var attempt = 1
+        while true {
+            do {
+                return try await body()
+            } catch let error as PSQLError where attempt < 3 && ["40P01", "40001"].contains(error.serverInfo?[.sqlState]) {
+                attempt += 1
+                try await Task.sleep(for: .milliseconds(10 * attempt))
+            }
+        }
+    }
+
     /// Every row of a query run outside a transaction.
     func rows(_ query: PostgresQuery) async throws -> [PostgresRandomAccessRow] {
         try await client.query(query, logger: logger).collect().map { $0.makeRandomAccess() }
