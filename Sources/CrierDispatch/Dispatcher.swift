@@ -4,6 +4,7 @@ import CrierStorage
 import Foundation
 import Logging
 import ServiceLifecycle
+import Synchronization
 
 /// Sends due messages, once, on time, and records how each attempt ended (DESIGN §5).
 ///
@@ -28,6 +29,10 @@ public final class Dispatcher: Service, Sendable {
     /// Outcomes and reserved ids of concurrent sends, each written many to a transaction.
     let outcomes: GroupCommit<OutcomeRecord, Bool>
     let reservations: GroupCommit<MessageIdReservation, Bool>
+    /// Claims whose outcome could not be recorded, with when: no longer renewed, so that their lease
+    /// runs out and whoever recovers them asks the gateway what happened (DESIGN §5) instead of the
+    /// message staying `sending` for as long as this process lives.
+    let unrecorded = Mutex<[Int64: Date]>([:])
 
     public init(
         store: any DispatchStore, gateway: any Gateway, clock: any WallClock, configuration: DispatcherConfiguration,
@@ -114,6 +119,7 @@ public final class Dispatcher: Service, Sendable {
                 let claims = try await store.claimDueMessages(
                     now: claimedAt, limit: limit, owner: owner,
                     leaseUntil: claimedAt.addingTimeInterval(configuration.leaseDuration))
+                if !claims.isEmpty { unrecorded.withLock { for claim in claims { $0[claim.id] = nil } } }
                 for session in lanes.enqueue(claims) { startLane(session) }
                 if claims.count < limit { return false }
             }
@@ -168,7 +174,14 @@ public final class Dispatcher: Service, Sendable {
             try? await Task.sleep(for: interval)
             guard !Task.isCancelled else { return }
             do {
-                try await store.renewClaims(owner: owner, until: clock.now().addingTimeInterval(configuration.leaseDuration))
+                let now = clock.now()
+                let abandoned = unrecorded.withLock { unrecorded in
+                    // Past two leases, the claim has run out and been recovered: nothing left to leave out.
+                    unrecorded = unrecorded.filter { now.timeIntervalSince($0.value) < 2 * configuration.leaseDuration }
+                    return Array(unrecorded.keys)
+                }
+                try await store.renewClaims(
+                    owner: owner, until: now.addingTimeInterval(configuration.leaseDuration), except: abandoned)
             } catch {
                 logger.error("Could not renew claims", metadata: ["error": "\(error)"])
             }
@@ -381,8 +394,10 @@ public final class Dispatcher: Service, Sendable {
                                metadata: ["message": "\(claim.id)", "outcome": "\(name)"])
             }
         } catch {
-            // The lease will expire and the claim will be reconciled by whoever recovers it.
-            logger.error("Could not record outcome", metadata: ["message": "\(claim.id)", "error": "\(error)"])
+            // Left to the lease: no longer renewed, it runs out and whoever recovers the claim reconciles it.
+            unrecorded.withLock { $0[claim.id] = clock.now() }
+            logger.error("Could not record outcome; the claim will be recovered and reconciled",
+                         metadata: ["message": "\(claim.id)", "error": "\(error)"])
         }
     }
 

@@ -13,12 +13,14 @@ extension PostgresStore {
         return claims.sorted { ($0.scheduledAt, $0.id) < ($1.scheduledAt, $1.id) }
     }
 
-    public func renewClaims(owner: String, until: Date) async throws {
+    public func renewClaims(owner: String, until: Date, except: [Int64]) async throws {
         try await retryingConflicts {
             _ = try await client.query(
                 """
                 WITH locked AS MATERIALIZED (
-                    SELECT id FROM messages WHERE status = 'sending' AND lease_owner = \(owner) ORDER BY id FOR UPDATE
+                    SELECT id FROM messages
+                    WHERE status = 'sending' AND lease_owner = \(owner) AND NOT (id = ANY(\(except)::bigint[]))
+                    ORDER BY id FOR UPDATE
                 )
                 UPDATE messages m SET lease_expires_at = \(until.millis) FROM locked WHERE m.id = locked.id
                 """,

@@ -134,8 +134,9 @@ public protocol DispatchStore: Sendable {
     /// Atomically claims up to `limit` pending messages due at `now`, oldest due first, leased to
     /// `owner` until `leaseUntil`.
     func claimDueMessages(now: Date, limit: Int, owner: String, leaseUntil: Date) async throws -> [ClaimedMessage]
-    /// Extends the leases of every claim `owner` holds.
-    func renewClaims(owner: String, until: Date) async throws
+    /// Extends the leases of every claim `owner` holds but those in `except` (claims whose outcome could
+    /// not be recorded: left to run out, so that whoever recovers them asks the gateway what happened).
+    func renewClaims(owner: String, until: Date, except: [Int64]) async throws
     /// Records how each claim ended, with its audit line, in one transaction (outcomes of many
     /// concurrent sends are written together). Each result is `false` (nothing written for it) when
     /// that claim is no longer this one's (fenced out).

@@ -42,11 +42,15 @@ extension SQLiteStore {
         }
     }
 
-    public func renewClaims(owner: String, until: Date) async throws {
+    public func renewClaims(owner: String, until: Date, except: [Int64]) async throws {
+        let excluded = "[" + except.map(String.init).joined(separator: ",") + "]"
         try await transaction { db in
             try db.execute(
-                sql: "UPDATE messages SET lease_expires_at = ? WHERE status = \(MessageStatus.sending.sql) AND lease_owner = ?",
-                arguments: [until.millis, owner])
+                sql: """
+                    UPDATE messages SET lease_expires_at = ? WHERE status = \(MessageStatus.sending.sql) AND lease_owner = ?
+                    AND id NOT IN (SELECT value FROM json_each(?))
+                    """,
+                arguments: [until.millis, owner, excluded])
         }
     }
 

@@ -33,54 +33,91 @@ struct WakeUpTests {
 
     @Test("a campaign created for later does not make the running dispatcher look now; one due now is sent")
     func laterChangesCostNoLook() async throws {
-        let claims = CountingDispatchStore.Count()
-        try await DispatchHarness.with(dispatchStore: { CountingDispatchStore($0, claims: claims) }, { $0.recheckInterval = 30 }) { h in
+        let observed = ObservedDispatchStore.Observations()
+        try await DispatchHarness.with(dispatchStore: { ObservedDispatchStore($0, observed) }, { $0.recheckInterval = 30 }) { h in
             _ = try await h.store.registerSession(name: "s1", ownerId: h.user.id, at: h.clock.now())
             try await whileRunning(h.dispatcher) {
-                #expect(try await eventually { claims.value >= 1 }, "the first pass")
+                #expect(try await eventually { observed.claimPasses >= 1 }, "the first pass")
                 try await Task.sleep(for: .milliseconds(100))  // the dispatcher is now waiting, for 30 s
-                let before = claims.value
+                let before = observed.claimPasses
                 var later = Fixtures.campaignInput(sessionId: "s1", start: "2030-01-02", end: "2030-01-02", time: "09:00")
                 later.isFreeForm = true
                 _ = try await h.campaigns.create(later, for: h.user)
                 try await Task.sleep(for: .milliseconds(300))
-                #expect(claims.value == before, "tomorrow's message is past its next look: no claim now")
+                #expect(observed.claimPasses == before, "tomorrow's message is past its next look: no claim now")
 
                 var now = Fixtures.campaignInput(sessionId: "s1", start: "2030-01-01", end: "2030-01-01", time: "08:00")
                 now.isFreeForm = true
                 _ = try await h.campaigns.create(now, for: h.user)
                 #expect(try await eventually { h.double.recorded.count == 1 })
-                #expect(claims.value > before)
+                #expect(observed.claimPasses > before)
             }
         }
     }
 }
 
-/// A dispatch store that counts claim passes.
-struct CountingDispatchStore: DispatchStore {
-    final class Count: Sendable {
-        private let count = Mutex(0)
-        var value: Int { count.withLock { $0 } }
-        func add() { count.withLock { $0 += 1 } }
+@Suite("Outcomes that cannot be recorded")
+struct UnrecordedOutcomeTests {
+    @Test("a claim whose outcome could not be written is no longer renewed: its lease runs out for recovery")
+    func unrecordedClaimsAreNotRenewed() async throws {
+        let observed = ObservedDispatchStore.Observations(failsOutcomes: true)
+        try await DispatchHarness.with(dispatchStore: { ObservedDispatchStore($0, observed) }, { $0.leaseDuration = 0.3 }) { h in
+            let campaign = try await h.schedule(session: "s1", time: "09:00")
+            h.clock.set(Date(iso: "2030-01-01T09:00:00Z"))
+            try await whileRunning(h.dispatcher) {
+                #expect(try await eventually { h.double.recorded.count == 1 }, "sent, but its outcome is not stored")
+                let id = try #require(try await h.messages(campaign).first?.id)
+                #expect(try await eventually { observed.lastRenewalExcept.contains(id) }, "left out of renewals")
+            }
+        }
+    }
+}
+
+/// A dispatch store that counts claim passes, notes what renewals leave out, and can refuse outcomes.
+struct ObservedDispatchStore: DispatchStore {
+    final class Observations: Sendable {
+        private struct State {
+            var claimPasses = 0
+            var lastRenewalExcept: [Int64] = []
+        }
+        private let state = Mutex(State())
+        let failsOutcomes: Bool
+
+        init(failsOutcomes: Bool = false) { self.failsOutcomes = failsOutcomes }
+
+        var claimPasses: Int { state.withLock { $0.claimPasses } }
+        var lastRenewalExcept: [Int64] { state.withLock { $0.lastRenewalExcept } }
+        func claimed() { state.withLock { $0.claimPasses += 1 } }
+        func renewed(except: [Int64]) { state.withLock { $0.lastRenewalExcept = except } }
     }
 
-    let base: any DispatchStore
-    let claims: Count
+    struct RefusedWrite: Error {}
 
-    init(_ base: any DispatchStore, claims: Count) {
+    let base: any DispatchStore
+    let observed: Observations
+
+    init(_ base: any DispatchStore, _ observed: Observations) {
         self.base = base
-        self.claims = claims
+        self.observed = observed
     }
 
     var changes: any ChangeFeed { base.changes }
 
     func claimDueMessages(now: Date, limit: Int, owner: String, leaseUntil: Date) async throws -> [ClaimedMessage] {
-        claims.add()
+        observed.claimed()
         return try await base.claimDueMessages(now: now, limit: limit, owner: owner, leaseUntil: leaseUntil)
     }
 
-    func renewClaims(owner: String, until: Date) async throws { try await base.renewClaims(owner: owner, until: until) }
-    func recordOutcomes(_ records: [OutcomeRecord]) async throws -> [Bool] { try await base.recordOutcomes(records) }
+    func renewClaims(owner: String, until: Date, except: [Int64]) async throws {
+        observed.renewed(except: except)
+        try await base.renewClaims(owner: owner, until: until, except: except)
+    }
+
+    func recordOutcomes(_ records: [OutcomeRecord]) async throws -> [Bool] {
+        if observed.failsOutcomes { throw RefusedWrite() }
+        return try await base.recordOutcomes(records)
+    }
+
     func recordReservedMessageIds(_ reservations: [MessageIdReservation]) async throws -> [Bool] {
         try await base.recordReservedMessageIds(reservations)
     }

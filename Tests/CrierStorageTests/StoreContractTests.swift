@@ -542,3 +542,23 @@ extension StoreContractTests {
         #expect(!plan.contains { $0.hasPrefix("SCAN") }, "\(plan)")
     }
 }
+
+extension StoreContractTests {
+    @Test("renewing leaves out the claims it is told to, which then run out and are recovered", arguments: TestBackend.available)
+    func renewalLeavesOut(_ backend: TestBackend) async throws {
+        let c = try await ContractFixture(backend)
+        let owner = try await c.makeUser()
+        _ = try await c.makeCampaign(owner: owner)
+        let due = Date(iso: "2030-03-03T09:30:00Z")
+        let claims = try await c.store.claimDueMessages(now: due, limit: 3, owner: "p1", leaseUntil: due.addingTimeInterval(30))
+        try #require(claims.count == 3)
+        try await c.store.renewClaims(owner: "p1", until: due.addingTimeInterval(60), except: [claims[1].id])
+        let later = due.addingTimeInterval(45)  // past the first lease, within the renewed one
+        #expect(try await c.store.recoverExpiredClaims(now: later, reconcileAfter: 35) == 1)
+        #expect(try await c.store.internals(ofMessage: claims[1].id)?.leaseOwner == nil, "left out: recovered")
+        #expect(try await c.store.internals(ofMessage: claims[1].id)?.needsReconcile == true)
+        #expect(try await c.store.internals(ofMessage: claims[0].id)?.leaseOwner == "p1", "renewed: still held")
+        try await c.store.renewClaims(owner: "p1", until: due.addingTimeInterval(120), except: [])
+        #expect(try await c.store.recoverExpiredClaims(now: due.addingTimeInterval(90), reconcileAfter: 35) == 0)
+    }
+}
