@@ -27,6 +27,15 @@ struct ContractFixture {
             ownerId: owner.id, session: session, settings: settings, messages: messages, at: now)
     }
 
+    /// A user's three-day campaign, every message claimed by `p1` at the last one's instant (30-s lease).
+    func claimedCampaign() async throws -> (due: Date, claims: [ClaimedMessage]) {
+        _ = try await makeCampaign(owner: try await makeUser())
+        let due = Date(iso: "2030-03-03T09:30:00Z")
+        let claims = try await store.claimDueMessages(now: due, limit: 3, owner: "p1", leaseUntil: due.addingTimeInterval(30))
+        try #require(claims.count == 3)
+        return (due, claims)
+    }
+
     /// Marks one message of the campaign with a status, as the dispatcher would.
     func setStatus(_ status: MessageStatus, campaignId: String, occurrence: Int = 0) async throws {
         try await store.forceStatus(status, campaignId: campaignId, occurrence: occurrence)
@@ -460,11 +469,7 @@ extension StoreContractTests {
     @Test("outcomes and reserved ids written in batches: one result per claim, fenced claims untouched", arguments: TestBackend.available)
     func batchedWrites(_ backend: TestBackend) async throws {
         let c = try await ContractFixture(backend)
-        let owner = try await c.makeUser()
-        _ = try await c.makeCampaign(owner: owner)
-        let due = Date(iso: "2030-03-03T09:30:00Z")
-        let claims = try await c.store.claimDueMessages(now: due, limit: 3, owner: "p1", leaseUntil: due.addingTimeInterval(30))
-        try #require(claims.count == 3)
+        let (due, claims) = try await c.claimedCampaign()
         let stale = ClaimedMessage(
             id: claims[1].id, claimToken: claims[1].claimToken - 1, attemptCount: 0, campaignId: claims[1].campaignId,
             sessionName: claims[1].sessionName, chatId: claims[1].chatId, content: claims[1].content,
@@ -547,11 +552,7 @@ extension StoreContractTests {
     @Test("renewing leaves out the claims it is told to, which then run out and are recovered", arguments: TestBackend.available)
     func renewalLeavesOut(_ backend: TestBackend) async throws {
         let c = try await ContractFixture(backend)
-        let owner = try await c.makeUser()
-        _ = try await c.makeCampaign(owner: owner)
-        let due = Date(iso: "2030-03-03T09:30:00Z")
-        let claims = try await c.store.claimDueMessages(now: due, limit: 3, owner: "p1", leaseUntil: due.addingTimeInterval(30))
-        try #require(claims.count == 3)
+        let (due, claims) = try await c.claimedCampaign()
         try await c.store.renewClaims(owner: "p1", until: due.addingTimeInterval(60), except: [claims[1].id])
         let later = due.addingTimeInterval(45)  // past the first lease, within the renewed one
         #expect(try await c.store.recoverExpiredClaims(now: later, reconcileAfter: 35) == 1)
