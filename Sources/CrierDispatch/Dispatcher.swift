@@ -65,7 +65,7 @@ public final class Dispatcher: Service, Sendable {
         await withGracefulShutdownHandler {
             await withDiscardingTaskGroup { group in
                 group.addTask { await self.renewLeases() }
-                // Another request, or another instance, changed what is due: look now.
+                // Another request, or another instance, changed what is due: look now, or when it falls due.
                 group.addTask { await self.store.changes.follow { self.wakeUp.signal(dueAt: $0.earliestDue) } }
                 var lastHousekeeping: Date?
                 while !Task.isShuttingDownGracefully && !Task.isCancelled {
