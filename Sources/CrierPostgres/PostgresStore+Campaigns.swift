@@ -58,8 +58,11 @@ extension PostgresStore {
             let version = try row["schedule_version"].decode(Int64.self) + 1
             try await connection.query(
                 """
-                UPDATE messages SET status = 'cancelled', failed_reason = 'Campaign was edited'
-                WHERE campaign_id = \(rowId) AND status = 'pending'
+                WITH locked AS MATERIALIZED (  -- in id order, as the dispatcher's writes: no deadlock with them
+                    SELECT id FROM messages WHERE campaign_id = \(rowId) AND status = 'pending' ORDER BY id FOR UPDATE
+                )
+                UPDATE messages m SET status = 'cancelled', failed_reason = 'Campaign was edited'
+                FROM locked WHERE m.id = locked.id
                 """, logger: logger)
             let started = try await connection.rows(
                 "SELECT 1 FROM messages WHERE campaign_id = \(rowId) AND status IN ('sent', 'sending') LIMIT 1",
@@ -94,8 +97,11 @@ extension PostgresStore {
                 "UPDATE campaigns SET deleted_at = \(at.millis), updated_at = \(at.millis) WHERE id = \(rowId)", logger: logger)
             try await connection.query(
                 """
-                UPDATE messages SET status = 'cancelled', failed_reason = 'Campaign was deleted'
-                WHERE campaign_id = \(rowId) AND status = 'pending'
+                WITH locked AS MATERIALIZED (  -- in id order, as the dispatcher's writes: no deadlock with them
+                    SELECT id FROM messages WHERE campaign_id = \(rowId) AND status = 'pending' ORDER BY id FOR UPDATE
+                )
+                UPDATE messages m SET status = 'cancelled', failed_reason = 'Campaign was deleted'
+                FROM locked WHERE m.id = locked.id
                 """, logger: logger)
         }
     }

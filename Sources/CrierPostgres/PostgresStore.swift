@@ -73,8 +73,8 @@ public final class PostgresStore: Store {
     }
 
     /// Runs `body` again, up to three times in all, when PostgreSQL aborted it to break a deadlock or a
-    /// serialization conflict (SQLSTATE 40P01, 40001). The dispatcher's writes lock their rows in id
-    /// order, so they cannot deadlock one another; a campaign edit or an operator's statement still can.
+    /// serialization conflict (SQLSTATE 40P01, 40001). Crier's multi-row writes lock their rows in id
+    /// order, so they cannot deadlock one another; an operator's own statement still can.
     func retryingConflicts<T: Sendable>(_ body: () async throws -> T) async throws -> T {
         var attempt = 1
         while true {
