@@ -16,11 +16,8 @@ public final class WakeUpSignal: Sendable {
 
         /// Two signals' worth of news: "look now" outweighs any instant; of two instants, the sooner.
         func merged(with other: Wake) -> Wake {
-            switch (self, other) {
-            case (.dueAt(let a), .dueAt(let b)): .dueAt(min(a, b))
-            case (.timedOut, let wake), (let wake, .timedOut): wake
-            default: .lookNow
-            }
+            if case .dueAt(let a) = self, case .dueAt(let b) = other { return .dueAt(min(a, b)) }
+            return .lookNow
         }
     }
 

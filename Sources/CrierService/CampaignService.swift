@@ -44,10 +44,10 @@ public struct CampaignService: Sendable {
         }
         let (firstSettings, session) = try await validated(first, for: user)
         let now = clock.now()
-        var campaigns: [NewCampaign] = []
-        for (index, input) in inputs.enumerated() {
-            var settings = index == 0 ? firstSettings : try validator.validate(input)
-            guard index == 0 || settings.sessionId == session.id || settings.sessionId == session.name else {
+        var campaigns = [NewCampaign(settings: firstSettings, messages: try CampaignPlanner.plan(firstSettings, now: now))]
+        for input in inputs.dropFirst() {
+            var settings = try validator.validate(input)
+            guard settings.sessionId == session.id || settings.sessionId == session.name else {
                 throw CampaignValidationError(field: "sessionId", message: "campaigns created together share one session")
             }
             settings.sessionId = session.id
