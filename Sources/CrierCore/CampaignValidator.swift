@@ -66,7 +66,7 @@ public struct CampaignValidator: Sendable {
     /// control characters and unknown `{placeholders}`.
     private static func template(_ value: String?) throws(CampaignValidationError) -> String {
         let field = "messageTemplate"
-        guard let raw = value, !raw.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+        guard let raw = value, !raw.trimmed(of: .whitespacesAndNewlines).isEmpty else {
             throw CampaignValidationError(field: field, message: "messageTemplate is required")
         }
         let template = raw.replacingAll("\r\n", with: "\n")
@@ -100,7 +100,7 @@ public struct CampaignValidator: Sendable {
     }
 
     private static func timeZone(_ value: String?, default fallback: String) throws(CampaignValidationError) -> String {
-        guard let value, !value.trimmingCharacters(in: .whitespaces).isEmpty else { return fallback }
+        guard let value, !value.trimmed(of: .whitespaces).isEmpty else { return fallback }
         try TextRules.checkControlCharacters(value, field: "timeZone")
         guard isKnownTimeZone(value) else {
             throw CampaignValidationError(field: "timeZone", message: "Invalid time zone")
@@ -140,7 +140,7 @@ public struct CampaignValidator: Sendable {
     private static func requiredText(
         _ value: String?, field: String, maxLength: Int
     ) throws(CampaignValidationError) -> String {
-        guard let text = value?.trimmingCharacters(in: .whitespacesAndNewlines), !text.isEmpty else {
+        guard let text = value?.trimmed(of: .whitespacesAndNewlines), !text.isEmpty else {
             throw CampaignValidationError(field: field, message: "\(field) is required")
         }
         try TextRules.check(text, field: field, maxCharacters: maxLength)
@@ -150,7 +150,7 @@ public struct CampaignValidator: Sendable {
     private static func optionalText(
         _ value: String?, field: String, maxLength: Int
     ) throws(CampaignValidationError) -> String? {
-        guard let text = value?.trimmingCharacters(in: .whitespacesAndNewlines), !text.isEmpty else { return nil }
+        guard let text = value?.trimmed(of: .whitespacesAndNewlines), !text.isEmpty else { return nil }
         try TextRules.check(text, field: field, maxCharacters: maxLength)
         return text
     }

@@ -39,3 +39,13 @@ extension Date {
             + "T\(pad(second / 3600)):\(pad(second / 60 % 60)):\(pad(second % 60))Z"
     }
 }
+
+extension String {
+    /// `trimmingCharacters(in:)`, without its copy through NSString when neither end is in `set` —
+    /// the usual case, and the validator trims every text field of every create.
+    public func trimmed(of set: CharacterSet) -> String {
+        guard let first = unicodeScalars.first, let last = unicodeScalars.last else { return self }
+        if !set.contains(first) && !set.contains(last) { return self }
+        return trimmingCharacters(in: set)
+    }
+}

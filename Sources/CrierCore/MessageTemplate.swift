@@ -38,7 +38,7 @@ public struct MessageTemplate: Hashable, Sendable {
             }
         }
         parts.append(current)
-        body = .sequence(parts.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.filter { !$0.isEmpty })
+        body = .sequence(parts.map { $0.trimmed(of: .whitespacesAndNewlines) }.filter { !$0.isEmpty })
     }
 
     /// The text for occurrence `index` (0-based from the start date) with `{days_left}` filled in.

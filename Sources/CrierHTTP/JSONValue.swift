@@ -106,17 +106,16 @@ struct JSONObjectReader {
     ) async throws -> JSONObjectReader {
         let buffer = try await request.body.collect(upTo: context.maxUploadSize)
         let data = Data(buffer.readableBytesView)
-        let value: JSONValue
-        do {
-            value = try JSONDecoder().decode(JSONValue.self, from: data)
-        } catch {
-            throw APIError.invalid("Request body is not valid JSON", field: nil, code: "malformed_json")
+        // An object is decoded as one at once: decoding a `JSONValue` first tries (and fails, each
+        // failure a thrown error) a string, a boolean, a number and an array.
+        guard let fields = try? JSONDecoder().decode([String: JSONValue].self, from: data) else {
+            if (try? JSONDecoder().decode(JSONValue.self, from: data)) == nil {
+                throw APIError.invalid("Request body is not valid JSON", field: nil, code: "malformed_json")
+            }
+            throw APIError.invalid("Request body must be a JSON object", field: nil, code: "malformed_json")
         }
         if let key = DuplicateKeys.first(in: data) {
             throw APIError.invalid("\(key) appears more than once", field: key, code: "duplicate_field")
-        }
-        guard case .object(let fields) = value else {
-            throw APIError.invalid("Request body must be a JSON object", field: nil, code: "malformed_json")
         }
         if let unknown = fields.keys.sorted().first(where: { !allowed.contains($0) }) {
             throw APIError.invalid(explainUnknown(unknown), field: unknown, code: "unknown_field")

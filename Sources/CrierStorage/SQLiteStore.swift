@@ -81,6 +81,15 @@ public final class SQLiteStore: Store {
         return try body()
     }
 
+    /// A single-statement read of a row or two by index, run on the calling thread: an async read
+    /// hops to a reader's queue and back, two thread wake-ups that cost more than the lookup itself.
+    /// Only for reads that take microseconds — the caller's thread waits for them (WAL readers never
+    /// wait for the writer). One statement is consistent on its own, so no transaction is opened
+    /// around it (GRDB's `unsafeRead`: a BEGIN and a COMMIT less).
+    func pointRead<T>(_ body: (Database) throws -> T) throws -> T {
+        try writer.unsafeRead(body)
+    }
+
     public func ping() async throws {
         _ = try await writer.read { db in try Int.fetchOne(db, sql: "SELECT 1") }
     }
@@ -190,7 +199,7 @@ public final class SQLiteStore: Store {
     }
 
     public func user(apiTokenHash: String, at: Date) async throws -> User? {
-        let found = try await writer.read { db in
+        let found = try pointRead { db in
             try Row.fetchOne(
                 db.cachedStatement(
                     sql: """
@@ -287,7 +296,7 @@ public final class SQLiteStore: Store {
     }
 
     public func session(idOrName: String, ownerId: Int64) async throws -> WhatsAppSession? {
-        try await writer.read { db in
+        try pointRead { db in
             try Row.fetchOne(
                 db.cachedStatement(
                     sql: """

@@ -13,6 +13,16 @@ struct FastTextTests {
         #expect(text.replacingAll(target, with: replacement) == text.replacingOccurrences(of: target, with: replacement))
     }
 
+    @Test("trimmed(of:) agrees with Foundation's trimmingCharacters", arguments: [
+        "", " ", "plain", " lead", "trail\n", "\t both \r\n", "in side", "\u{00A0}nbsp\u{2003}", "\u{0085}x",
+        "\u{200B}zero-width", "é", "✓ \n ✓",
+    ])
+    func trimming(_ text: String) {
+        for set in [CharacterSet.whitespaces, .whitespacesAndNewlines] {
+            #expect(text.trimmed(of: set) == text.trimmingCharacters(in: set), "\(text.debugDescription)")
+        }
+    }
+
     @Test("isoUTC is formatted(.iso8601) to the second, before 1970 and after 2100 too")
     func instants() {
         var generator = SystemRandomNumberGenerator()

@@ -174,6 +174,9 @@ struct CampaignAPITests {
             let response = try await api.call(.post, "/api/campaigns", body: body)
             #expect(response.status == .badRequest)
             #expect(response.code == "malformed_json")
+            let isJSON = (try? JSONSerialization.jsonObject(with: Data(body.utf8), options: .fragmentsAllowed)) != nil
+            let expected = isJSON ? "Request body must be a JSON object" : "Request body is not valid JSON"
+            #expect(response.json["error"]?.string == expected, "\(body.prefix(20))")
         }
     }
 
