@@ -14,7 +14,7 @@ struct BearerAuthMiddleware: RouterMiddleware {
         }
         let parts = header.split(separator: " ", maxSplits: 1)
         guard parts.count == 2, parts[0].lowercased() == "bearer",
-            let user = try await accounts.user(forToken: String(parts[1]).trimmingCharacters(in: .whitespaces))
+            let user = try await accounts.user(forToken: String(parts[1]).trimmed(of: .whitespaces))
         else {
             throw APIError.unauthorized("Invalid API token")
         }

@@ -8,6 +8,8 @@ import Glibc
 /// The embedded back end: one SQLite file in WAL mode (or memory, for tests).
 public final class SQLiteStore: Store {
     let writer: any DatabaseWriter
+    /// The connection `pointRead` uses; see there.
+    private let pointReader: any DatabaseReader
     public let changes: any ChangeFeed = LocalChangeFeed()
     /// Campaigns created by concurrent requests, stored many to a transaction, each in a savepoint
     /// of its own so that one refused create does not undo the others.
@@ -20,12 +22,16 @@ public final class SQLiteStore: Store {
         if !FileManager.default.fileExists(atPath: path) {
             FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600])
         }
-        return SQLiteStore(writer: try DatabasePool(path: path, configuration: configuration))
+        let pool = try DatabasePool(path: path, configuration: configuration)
+        var readOnly = configuration
+        readOnly.readonly = true
+        return SQLiteStore(writer: pool, pointReader: try DatabaseQueue(path: path, configuration: readOnly))
     }
 
     /// A private in-memory database, gone when the store is released.
     public static func inMemory() throws -> SQLiteStore {
-        SQLiteStore(writer: try DatabaseQueue(configuration: configuration))
+        let queue = try DatabaseQueue(configuration: configuration)
+        return SQLiteStore(writer: queue, pointReader: queue)
     }
 
     private static var configuration: Configuration {
@@ -38,8 +44,9 @@ public final class SQLiteStore: Store {
         return configuration
     }
 
-    init(writer: any DatabaseWriter) {
+    init(writer: any DatabaseWriter, pointReader: any DatabaseReader) {
         self.writer = writer
+        self.pointReader = pointReader
         creations = GroupCommit { [writer] batch in
             if batch.count == 1, let only = batch.first {  // alone: no savepoint (SQLite journals its pages)
                 do {
@@ -83,11 +90,16 @@ public final class SQLiteStore: Store {
 
     /// A single-statement read of a row or two by index, run on the calling thread: an async read
     /// hops to a reader's queue and back, two thread wake-ups that cost more than the lookup itself.
-    /// Only for reads that take microseconds — the caller's thread waits for them (WAL readers never
-    /// wait for the writer). One statement is consistent on its own, so no transaction is opened
-    /// around it (GRDB's `unsafeRead`: a BEGIN and a COMMIT less).
+    /// Only for reads that take microseconds, since the caller's thread (one of Swift's few
+    /// cooperative threads) waits for them.
+    ///
+    /// A file database reads through a connection of its own, never from the pool of readers:
+    /// an async read holds its pooled reader until its task runs again on a cooperative thread, so
+    /// cooperative threads waiting for a pooled reader could wait forever (they did, under wrk). The
+    /// point reader is held only by code that never suspends, and WAL readers never wait for the
+    /// writer. One statement is consistent on its own, so no transaction is opened around it.
     func pointRead<T>(_ body: (Database) throws -> T) throws -> T {
-        try writer.unsafeRead(body)
+        try pointReader.unsafeRead(body)
     }
 
     public func ping() async throws {

@@ -1,8 +1,8 @@
 import CrierCore
 import CrierTestSupport
 import Foundation
-import Synchronization
 import GRDB
+import Synchronization
 import Testing
 
 @testable import CrierStorage
@@ -453,6 +453,41 @@ struct SQLiteFileTests {
         #expect(try await reopened.campaign(id: id, ownerId: user.id)?.messages?.count == 3)
         let journal = try await reopened.writer.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") }
         #expect(journal == "wal")
+    }
+}
+
+extension SQLiteFileTests {
+    /// Point reads (token, session) run on the caller's cooperative thread. Were they to wait for a
+    /// reader of the pool, they could wait for one held by an async read whose task needs that very
+    /// thread to finish: with every cooperative thread waiting, nothing would ever run again.
+    @Test("point reads and pooled async reads, many at once, never wait for each other")
+    func pointReadsBesideAsyncReads() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("crier-\(UUID()).sqlite").path
+        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+        let now = Date(iso: "2026-11-25T10:00:00Z")
+        let store = try SQLiteStore.open(path: path)
+        try await store.migrate()
+        let user = try await store.createUser(email: "a@b.c", name: nil, passwordHash: "x", isAdmin: false, at: now)
+        _ = try await store.addAPIToken(userId: user.id, label: nil, tokenHash: "digest", at: now)
+        _ = try await store.registerSession(name: "main", ownerId: user.id, at: now)
+        // A hang here is the bug; end the run with a reason rather than leave CI waiting for it.
+        let finished = Atomic(false)
+        DispatchQueue.global().asyncAfter(deadline: .now() + 120) {
+            if !finished.load(ordering: .acquiring) { fatalError("point reads and async reads deadlocked") }
+        }
+        let found = try await withThrowingTaskGroup(of: Bool.self) { group in
+            for index in 0..<2_000 {
+                group.addTask {
+                    if index.isMultiple(of: 2) {
+                        return try await store.user(apiTokenHash: "digest", at: now)?.id == user.id
+                    }
+                    return try await store.sessions(ownerId: user.id).count == 1
+                }
+            }
+            return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+        }
+        finished.store(true, ordering: .releasing)
+        #expect(found == 2_000)
     }
 }
 
