@@ -178,6 +178,8 @@ struct HardeningTests {
             halfHeader.send("GET /health/live HTTP/1.1\r\nHost: x\r\nX-Slow: ")
             let halfBody = try RawConnection(port: port)
             halfBody.send("POST /api/campaigns/preview HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"a\":")
+            let keptAlive = try RawConnection(port: port)
+            keptAlive.send("GET /health/live HTTP/1.1\r\nHost: x\r\n\r\n")
             var held: [RawConnection] = []
             for _ in 0..<200 { held.append(try RawConnection(port: port)) }
             let health = try RawConnection(port: port)
@@ -189,6 +191,10 @@ struct HardeningTests {
                 #expect(closed, "\(name) connection is closed by the server")
                 #expect(Date().timeIntervalSince(started) < 4, "\(name) cut off by its deadline, not the test's")
             }
+            let started = Date()
+            let (answer, closed) = await keptAlive.receive(timeout: 5)
+            #expect(answer.hasPrefix("HTTP/1.1 200"), "the kept-alive connection is answered")
+            #expect(closed && Date().timeIntervalSince(started) < 4, "then closed once idle past its deadline")
             // Accepted 50 at a time (the cap), each closed 0.5 s after: the last wave closes about 2 s in,
             // later on a loaded machine. The test's own bound is only there to end a failing run.
             for connection in held { #expect(await connection.receive(timeout: 5).closed, "idle connections do not stay open") }
