@@ -10,10 +10,6 @@ import NIOHTTPTypes
 /// which is also how long an idle keep-alive connection is kept) and then its whole body
 /// (`bodyTimeout`); a connection that misses either is closed. While the server handles a request
 /// there is no deadline: handlers bound their own work.
-///
-/// A request moves the deadline three times, so the deadline is a stored instant and one timer per
-/// connection checks it, rescheduled only when it would fire too late: scheduling and cancelling a
-/// timer at each move were three insertions into the event loop's timer heap per request.
 final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
@@ -26,10 +22,7 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private let timeouts: Timeouts
-    /// When the connection is cut off; `nil` while a request is being handled.
-    private var deadline: NIODeadline?
-    /// The check of `deadline`, and when it runs: never after `deadline`, possibly before.
-    private var timer: (task: Scheduled<Void>, at: NIODeadline)?
+    private var deadline: Scheduled<Void>?
 
     init(timeouts: Timeouts) { self.timeouts = timeouts }
 
@@ -44,16 +37,10 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
 
     func channelInactive(context: ChannelHandlerContext) {
         disarm()
-        timer?.task.cancel()
-        timer = nil
         context.fireChannelInactive()
     }
 
-    func handlerRemoved(context: ChannelHandlerContext) {
-        disarm()
-        timer?.task.cancel()
-        timer = nil
-    }
+    func handlerRemoved(context: ChannelHandlerContext) { disarm() }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
@@ -79,28 +66,13 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private func arm(_ timeout: TimeAmount, context: ChannelHandlerContext) {
-        let due = NIODeadline.now() + timeout
-        deadline = due
-        if let timer, timer.at <= due { return }  // it will look in time, and move itself on
-        schedule(at: due, context: context)
+        disarm()
+        let channel = context.channel
+        deadline = context.eventLoop.scheduleTask(in: timeout) { channel.close(promise: nil) }
     }
 
     private func disarm() {
-        deadline = nil  // the timer, if any, finds no deadline and stops
-    }
-
-    private func schedule(at due: NIODeadline, context: ChannelHandlerContext) {
-        timer?.task.cancel()
-        let channel = context.channel
-        let task = context.eventLoop.assumeIsolated().scheduleTask(deadline: due) { [self] in
-            timer = nil
-            guard let deadline else { return }
-            if deadline <= .now() {
-                channel.close(promise: nil)
-            } else {
-                schedule(at: deadline, context: context)
-            }
-        }
-        timer = (task, due)
+        deadline?.cancel()
+        deadline = nil
     }
 }
