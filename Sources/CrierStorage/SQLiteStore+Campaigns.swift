@@ -90,7 +90,8 @@ extension SQLiteStore {
     public func campaign(id: String, ownerId: Int64) async throws -> StoredCampaign? {
         try await writer.read { db in
             let rows = try Row.fetchAll(
-                db, sql: Self.campaignSelect + " WHERE c.public_id = ? AND c.owner_id = ?", arguments: [id, ownerId])
+                db.cachedStatement(sql: Self.campaignSelect + " WHERE c.public_id = ? AND c.owner_id = ?"),
+                arguments: [id, ownerId])
             return try Self.assemble(rows, includeMessages: true, db: db).first
         }
     }
@@ -108,17 +109,17 @@ extension SQLiteStore {
             if let cursor {
                 guard
                     let rowId = try Int64.fetchOne(
-                        db, sql: "SELECT id FROM campaigns WHERE public_id = ? AND owner_id = ?",
+                        db.cachedStatement(sql: "SELECT id FROM campaigns WHERE public_id = ? AND owner_id = ?"),
                         arguments: [cursor, ownerId])
                 else { throw DomainError.invalidCursor }
                 after = rowId
             }
             let rows = try Row.fetchAll(
-                db,
-                sql: Self.campaignSelect + """
-                     WHERE c.owner_id = ? AND c.deleted_at IS NULL AND c.id < ? AND \(filter)
-                    ORDER BY c.id DESC LIMIT ?
-                    """,
+                db.cachedStatement(
+                    sql: Self.campaignSelect + """
+                         WHERE c.owner_id = ? AND c.deleted_at IS NULL AND c.id < ? AND \(filter)
+                        ORDER BY c.id DESC LIMIT ?
+                        """),
                 arguments: [ownerId, after, limit + 1])
             let page = Array(rows.prefix(limit))
             let campaigns = try Self.assemble(page, includeMessages: includeMessages, db: db)

@@ -259,13 +259,13 @@ public final class SQLiteStore: Store {
     }
 
     public func user(webSessionHash: String, at: Date) async throws -> User? {
-        try await writer.read { db in
+        try pointRead { db in
             try Row.fetchOne(
-                db,
-                sql: """
-                    SELECT u.* FROM web_sessions w JOIN users u ON u.id = w.user_id
-                    WHERE w.token_hash = ? AND w.expires_at > ? AND u.access = 'active'
-                    """,
+                db.cachedStatement(
+                    sql: """
+                        SELECT u.* FROM web_sessions w JOIN users u ON u.id = w.user_id
+                        WHERE w.token_hash = ? AND w.expires_at > ? AND u.access = 'active'
+                        """),
                 arguments: [webSessionHash, at.millis]
             ).map(User.init(row:))
         }
@@ -302,7 +302,8 @@ public final class SQLiteStore: Store {
 
     public func sessions(ownerId: Int64) async throws -> [WhatsAppSession] {
         try await writer.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM whatsapp_sessions WHERE owner_id = ? ORDER BY id", arguments: [ownerId])
+            try Row.fetchAll(
+                db.cachedStatement(sql: "SELECT * FROM whatsapp_sessions WHERE owner_id = ? ORDER BY id"), arguments: [ownerId])
                 .map(WhatsAppSession.init(row:))
         }
     }
