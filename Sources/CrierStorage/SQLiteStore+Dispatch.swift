@@ -133,12 +133,14 @@ extension SQLiteStore {
         level: AckLevel, at: Date, where condition: String, _ arguments: StatementArguments, db: Database
     ) throws {
         guard level >= .device else { return }
-        try db.execute(
+        // `condition` is one of a few fixed strings (by id, by raw id and session): cached per string.
+        try db.cachedStatement(
             sql: """
                 UPDATE messages SET delivered_at = COALESCE(delivered_at, ?),
                     read_at = CASE WHEN ? THEN COALESCE(read_at, ?) ELSE read_at END
                 WHERE status = \(MessageStatus.sent.sql) AND sent_at - ? <= ? AND \(condition)
-                """,
+                """
+        ).execute(
             arguments: [at.millis, level >= .read, at.millis, Int64(StoreRules.receiptClockSkew * 1000), at.millis] + arguments)
     }
 
@@ -205,12 +207,10 @@ extension SQLiteStore {
 
     public func recordWebhookEvent(id: String, now: Date, retention: TimeInterval) async throws -> Bool {
         try await transaction { db in
-            try db.execute(
-                sql: "DELETE FROM webhook_events WHERE received_at < ?",
-                arguments: [now.addingTimeInterval(-retention).millis])
-            try db.execute(
-                sql: "INSERT OR IGNORE INTO webhook_events (event_id, received_at) VALUES (?, ?)",
-                arguments: [id, now.millis])
+            try db.cachedStatement(sql: "DELETE FROM webhook_events WHERE received_at < ?")
+                .execute(arguments: [now.addingTimeInterval(-retention).millis])
+            try db.cachedStatement(sql: "INSERT OR IGNORE INTO webhook_events (event_id, received_at) VALUES (?, ?)")
+                .execute(arguments: [id, now.millis])
             return db.changesCount == 1
         }
     }
@@ -224,8 +224,7 @@ extension SQLiteStore {
                                 WHERE s.name = ?)
                 """
             let known = try Bool.fetchOne(
-                db,
-                sql: "SELECT EXISTS (SELECT 1 FROM messages WHERE gateway_raw_id = ? AND \(sessionCampaigns))",
+                db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM messages WHERE gateway_raw_id = ? AND \(sessionCampaigns))"),
                 arguments: [rawMessageId, session]) ?? false
             guard known else {
                 // Not recorded yet (the receipt beat the send's reply): kept for when it is.
