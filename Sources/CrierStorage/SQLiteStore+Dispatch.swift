@@ -201,7 +201,7 @@ extension SQLiteStore {
     }
 
     public func nextDueAt() async throws -> Date? {
-        try await writer.read { db in
+        try pointRead { db in  // the first entry of the due index
             try Int64.fetchOne(
                 db.cachedStatement(sql: "SELECT MIN(next_attempt_at) FROM messages WHERE status = \(MessageStatus.pending.sql)"))
                 .map(Date.init(millis:))
