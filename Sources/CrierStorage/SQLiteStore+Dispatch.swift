@@ -27,7 +27,7 @@ extension SQLiteStore {
                         SELECT c.id, c.public_id, c.group_id, s.name FROM campaigns c
                         JOIN whatsapp_sessions s ON s.id = c.session_id WHERE c.id IN (SELECT value FROM json_each(?))
                         """),
-                arguments: ["[" + campaignIds.map(String.init).joined(separator: ",") + "]"])
+                arguments: [Self.jsonArray(campaignIds)])
             {
                 targets[row[0]] = (row[1], row[3], row[2])
             }
@@ -44,8 +44,14 @@ extension SQLiteStore {
         }
     }
 
+    /// Row ids as a JSON array, for `IN (SELECT value FROM json_each(?))`: one statement, cached once,
+    /// for any number of ids.
+    static func jsonArray(_ ids: some Sequence<Int64>) -> String {
+        "[" + ids.map(String.init).joined(separator: ",") + "]"
+    }
+
     public func renewClaims(owner: String, until: Date, except: [Int64]) async throws {
-        let excluded = "[" + except.map(String.init).joined(separator: ",") + "]"
+        let excluded = Self.jsonArray(except)
         try await transaction { db in
             try db.execute(
                 sql: """
