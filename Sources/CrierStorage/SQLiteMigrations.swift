@@ -165,6 +165,19 @@ enum SQLiteMigrations {
                 DROP INDEX messages_gateway_id;
                 """)
         }
+        migrator.registerMigration("0007-staged-messages") { db in
+            // A daily campaign's year of messages put 365 entries in the due index, each in a page of its
+            // own: most of a create's cost. Messages due beyond the staging horizon now wait outside it,
+            // found through their campaign's `unstaged_from` until they come near (`stageUpcoming`).
+            // Rows already stored are staged, as they were indexed.
+            try db.execute(sql: """
+                ALTER TABLE messages ADD COLUMN staged INTEGER NOT NULL DEFAULT 1;
+                ALTER TABLE campaigns ADD COLUMN unstaged_from INTEGER;
+                DROP INDEX messages_due;
+                CREATE INDEX messages_due ON messages(next_attempt_at) WHERE status = 'pending' AND staged = 1;
+                CREATE INDEX campaigns_unstaged ON campaigns(unstaged_from) WHERE unstaged_from IS NOT NULL;
+                """)
+        }
         return migrator
     }
 }

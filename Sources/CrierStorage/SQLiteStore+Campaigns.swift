@@ -23,12 +23,12 @@ extension SQLiteStore {
                 sql: """
                     INSERT INTO campaigns (public_id, owner_id, session_id, group_id, group_name, audience_type, title,
                         target_amount, start_date, end_date, message_time, time_zone, template, is_free_form,
-                        is_recurring, recurrence, schedule_version, created_at, updated_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)
+                        is_recurring, recurrence, schedule_version, created_at, updated_at, unstaged_from)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)
                     """
             ).execute(
                 arguments: [publicId, creation.ownerId, sessionRowId] + Self.settingsArguments(campaign.settings)
-                    + [at.millis, at.millis])
+                    + [at.millis, at.millis, Self.firstUnstaged(campaign.messages.lazy.map(\.scheduledAt.millis), writtenAt: at)])
             try Self.insert(campaign.messages, campaignRowId: db.lastInsertedRowID, version: 1, at: at, db: db)
             return publicId
         }
@@ -60,10 +60,11 @@ extension SQLiteStore {
                 sql: """
                     UPDATE campaigns SET group_id = ?, group_name = ?, audience_type = ?, title = ?, target_amount = ?,
                         start_date = ?, end_date = ?, message_time = ?, time_zone = ?, template = ?, is_free_form = ?,
-                        is_recurring = ?, recurrence = ?, schedule_version = ?, updated_at = ?
+                        is_recurring = ?, recurrence = ?, schedule_version = ?, updated_at = ?, unstaged_from = ?
                     WHERE id = ?
                     """,
-                arguments: Self.settingsArguments(settings) + [version, at.millis, rowId])
+                arguments: Self.settingsArguments(settings)
+                    + [version, at.millis, Self.firstUnstaged(messages.lazy.map(\.scheduledAt.millis), writtenAt: at), rowId])
             try Self.insert(messages, campaignRowId: rowId, version: version, at: at, db: db)
         }
     }
@@ -77,7 +78,9 @@ extension SQLiteStore {
             else { throw DomainError.campaignNotFound }
             guard (row["deleted_at"] as Int64?) == nil else { return }
             let rowId: Int64 = row["id"]
-            try db.execute(sql: "UPDATE campaigns SET deleted_at = ?, updated_at = ? WHERE id = ?", arguments: [at.millis, at.millis, rowId])
+            try db.execute(
+                sql: "UPDATE campaigns SET deleted_at = ?, updated_at = ?, unstaged_from = NULL WHERE id = ?",
+                arguments: [at.millis, at.millis, rowId])
             try db.execute(
                 sql: """
                     UPDATE messages SET status = \(MessageStatus.cancelled.sql), failed_reason = 'Campaign was deleted'
@@ -145,21 +148,23 @@ extension SQLiteStore {
         ]
     }
 
+    /// Writes a schedule's messages, those due beyond the staging horizon outside the due index (the
+    /// caller sets the campaign's `unstaged_from` from the same messages, through `firstUnstaged`).
     private static func insert(
         _ messages: [PlannedMessage], campaignRowId: Int64, version: Int, at: Date, db: Database
     ) throws {
         let statement = try db.cachedStatement(
             sql: """
                 INSERT INTO messages (campaign_id, schedule_version, occurrence_index, occurrence_date, scheduled_at,
-                    content, next_attempt_at, public_id)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    content, next_attempt_at, public_id, staged)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
         let publicIds = MessagePublicId.make(count: messages.count, at: at)
         for (message, publicId) in zip(messages, publicIds) {
-            let at = message.scheduledAt.millis
+            let dueAt = message.scheduledAt.millis
             try statement.execute(arguments: [
-                campaignRowId, version, message.occurrenceIndex, message.occurrenceDate.description, at,
-                message.content, at, publicId,
+                campaignRowId, version, message.occurrenceIndex, message.occurrenceDate.description, dueAt,
+                message.content, dueAt, publicId, isStaged(dueAt: dueAt, writtenAt: at),
             ])
         }
     }

@@ -5,6 +5,7 @@ import GRDB
 extension SQLiteStore {
     public func claimDueMessages(now: Date, limit: Int, owner: String, leaseUntil: Date) async throws -> [ClaimedMessage] {
         try await transaction { db in
+            try Self.stageUpcoming(now: now, db: db)
             // Cached statements: with messages due one at a time (a steady trickle), every claim was
             // two compilations.
             let claimed = try Row.fetchAll(
@@ -12,8 +13,8 @@ extension SQLiteStore {
                     sql: """
                         UPDATE messages SET status = \(MessageStatus.sending.sql), claim_token = claim_token + 1, lease_owner = ?,
                             lease_expires_at = ?, claimed_at = ?
-                        WHERE id IN (SELECT id FROM messages WHERE status = \(MessageStatus.pending.sql) AND next_attempt_at <= ?
-                                     ORDER BY next_attempt_at LIMIT ?)
+                        WHERE id IN (SELECT id FROM messages WHERE status = \(MessageStatus.pending.sql) AND staged = 1
+                                     AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?)
                         RETURNING id, campaign_id, claim_token, attempt_count, content, scheduled_at, needs_reconcile,
                             send_started_at, last_error, reserved_message_id
                         """),
@@ -189,8 +190,10 @@ extension SQLiteStore {
 
     public func markMissed(scheduledBefore cutoff: Date, reason: String, now: Date) async throws -> Int {
         try await transaction { db in
+            try Self.stageUpcoming(now: now, db: db)
             let overdue = """
-                status = \(MessageStatus.pending.sql) AND next_attempt_at <= ? AND needs_reconcile = 0 AND scheduled_at < ?
+                status = \(MessageStatus.pending.sql) AND staged = 1 AND next_attempt_at <= ? AND needs_reconcile = 0
+                AND scheduled_at < ?
                 """
             let fullReason = "? || COALESCE(last_error, '\(StoreRules.notRunningReason)')"
             try db.execute(
@@ -207,11 +210,7 @@ extension SQLiteStore {
     }
 
     public func nextDueAt() async throws -> Date? {
-        try pointRead { db in  // the first entry of the due index
-            try Int64.fetchOne(
-                db.cachedStatement(sql: "SELECT MIN(next_attempt_at) FROM messages WHERE status = \(MessageStatus.pending.sql)"))
-                .map(Date.init(millis:))
-        }
+        try pointRead { db in try Self.nextDue(db: db).map(Date.init(millis:)) }  // two indexes' first entries
     }
 
     public func recordWebhookEvent(id: String, now: Date, retention: TimeInterval) async throws -> Bool {

@@ -573,7 +573,7 @@ extension StoreContractTests {
             try Row.fetchAll(
                 db,
                 sql: """
-                    EXPLAIN QUERY PLAN SELECT id FROM messages WHERE status = 'pending' AND next_attempt_at <= 1
+                    EXPLAIN QUERY PLAN SELECT id FROM messages WHERE status = 'pending' AND staged = 1 AND next_attempt_at <= 1
                     AND needs_reconcile = 0 AND scheduled_at < 1
                     """
             ).map { $0["detail"] as String }
