@@ -17,7 +17,7 @@ extension PostgresStore {
             let sessionRowId = try sessionRow["id"].decode(Int64.self)
             var ids: [String] = []
             for campaign in campaigns {
-                let publicId = UUID().uuidString.lowercased()
+                let publicId = RandomPublicId.uuid()
                 let s = campaign.settings
                 let inserted = try await connection.rows(
                     """

@@ -226,7 +226,7 @@ public final class PostgresStore: Store {
     // MARK: WhatsApp sessions
 
     public func registerSession(name: String, ownerId: Int64, at: Date) async throws -> (session: WhatsAppSession, created: Bool) {
-        let publicId = UUID().uuidString.lowercased()
+        let publicId = RandomPublicId.uuid()
         let inserted = try await rows(
             """
             INSERT INTO whatsapp_sessions (public_id, owner_id, name, created_at)

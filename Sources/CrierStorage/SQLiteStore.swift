@@ -149,13 +149,13 @@ public final class SQLiteStore: Store {
 
     public func user(email: String) async throws -> User? {
         try await writer.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM users WHERE email = ?", arguments: [email]).map(User.init(row:))
+            try Row.fetchOne(db, sql: "SELECT \(User.columns) FROM users WHERE email = ?", arguments: [email]).map(User.init(row:))
         }
     }
 
     public func user(publicId: String) async throws -> User? {
         try await writer.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM users WHERE public_id = ?", arguments: [publicId]).map(User.init(row:))
+            try Row.fetchOne(db, sql: "SELECT \(User.columns) FROM users WHERE public_id = ?", arguments: [publicId]).map(User.init(row:))
         }
     }
 
@@ -197,7 +197,7 @@ public final class SQLiteStore: Store {
     }
 
     public func users() async throws -> [User] {
-        try await writer.read { db in try Row.fetchAll(db, sql: "SELECT * FROM users ORDER BY id").map(User.init(row:)) }
+        try await writer.read { db in try Row.fetchAll(db, sql: "SELECT \(User.columns) FROM users ORDER BY id").map(User.init(row:)) }
     }
 
     public func addAPIToken(userId: Int64, label: String?, tokenHash: String, at: Date) async throws -> String {
@@ -215,11 +215,11 @@ public final class SQLiteStore: Store {
             try Row.fetchOne(
                 db.cachedStatement(
                     sql: """
-                        SELECT u.*, t.id AS token_row, t.last_used_at FROM api_tokens t JOIN users u ON u.id = t.user_id
+                        SELECT \(User.qualifiedColumns), t.id, t.last_used_at FROM api_tokens t JOIN users u ON u.id = t.user_id
                         WHERE t.token_hash = ? AND u.access = 'active'
                         """),
                 arguments: [apiTokenHash]
-            ).map { row in (User(row: row), row["token_row"] as Int64, row["last_used_at"] as Int64?) }
+            ).map { row in (User(row: row), row[User.columnCount] as Int64, row[User.columnCount + 1] as Int64?) }
         }
         guard let (user, tokenRow, lastUsed) = found else { return nil }
         // Noted at most once a minute, so authentication stays a read.
@@ -263,7 +263,7 @@ public final class SQLiteStore: Store {
             try Row.fetchOne(
                 db.cachedStatement(
                     sql: """
-                        SELECT u.* FROM web_sessions w JOIN users u ON u.id = w.user_id
+                        SELECT \(User.qualifiedColumns) FROM web_sessions w JOIN users u ON u.id = w.user_id
                         WHERE w.token_hash = ? AND w.expires_at > ? AND u.access = 'active'
                         """),
                 arguments: [webSessionHash, at.millis]
@@ -281,7 +281,7 @@ public final class SQLiteStore: Store {
 
     public func registerSession(name: String, ownerId: Int64, at: Date) async throws -> (session: WhatsAppSession, created: Bool) {
         try await transaction { db in
-            if let row = try Row.fetchOne(db, sql: "SELECT * FROM whatsapp_sessions WHERE name = ?", arguments: [name]) {
+            if let row = try Row.fetchOne(db, sql: "SELECT \(WhatsAppSession.columns) FROM whatsapp_sessions WHERE name = ?", arguments: [name]) {
                 let existing = WhatsAppSession(row: row)
                 guard existing.ownerId == ownerId else { throw DomainError.sessionNameTaken }
                 return (existing, false)
@@ -303,7 +303,7 @@ public final class SQLiteStore: Store {
     public func sessions(ownerId: Int64) async throws -> [WhatsAppSession] {
         try await writer.read { db in
             try Row.fetchAll(
-                db.cachedStatement(sql: "SELECT * FROM whatsapp_sessions WHERE owner_id = ? ORDER BY id"), arguments: [ownerId])
+                db.cachedStatement(sql: "SELECT \(WhatsAppSession.columns) FROM whatsapp_sessions WHERE owner_id = ? ORDER BY id"), arguments: [ownerId])
                 .map(WhatsAppSession.init(row:))
         }
     }
@@ -313,7 +313,7 @@ public final class SQLiteStore: Store {
             try Row.fetchOne(
                 db.cachedStatement(
                     sql: """
-                        SELECT * FROM whatsapp_sessions WHERE owner_id = ? AND (public_id = ? OR name = ?)
+                        SELECT \(WhatsAppSession.columns) FROM whatsapp_sessions WHERE owner_id = ? AND (public_id = ? OR name = ?)
                         ORDER BY public_id = ? DESC LIMIT 1
                         """),
                 arguments: [ownerId, idOrName, idOrName, idOrName]
@@ -323,18 +323,30 @@ public final class SQLiteStore: Store {
 }
 
 /// A new random public id (lower-case UUID).
-func newPublicId() -> String { UUID().uuidString.lowercased() }
+func newPublicId() -> String { RandomPublicId.uuid() }
 
+// Rows are read by position, from the columns listed here: by name, GRDB compares each name with
+// every column's, without regard to case, and `SELECT *` copied columns nobody read (the password
+// hash at every API request).
 extension User {
+    private static let columnNames = ["id", "public_id", "email", "name", "is_admin", "created_at", "access"]
+    /// The columns `init(row:)` reads, in its order; `qualifiedColumns` the same of table alias `u`.
+    static let columns = columnNames.joined(separator: ", ")
+    static let qualifiedColumns = columnNames.map { "u." + $0 }.joined(separator: ", ")
+    static let columnCount = columnNames.count
+
     init(row: Row) {
         self.init(
-            id: row["id"], publicId: row["public_id"], email: row["email"], name: row["name"], isAdmin: row["is_admin"],
-            createdAt: Date(millis: row["created_at"]), access: UserAccess(rawValue: row["access"]) ?? .revoked)
+            id: row[0], publicId: row[1], email: row[2], name: row[3], isAdmin: row[4], createdAt: Date(millis: row[5]),
+            access: UserAccess(rawValue: row[6]) ?? .revoked)
     }
 }
 
 extension WhatsAppSession {
+    /// The columns `init(row:)` reads, in its order.
+    static let columns = "public_id, name, owner_id, created_at"
+
     init(row: Row) {
-        self.init(id: row["public_id"], name: row["name"], ownerId: row["owner_id"], createdAt: Date(millis: row["created_at"]))
+        self.init(id: row[0], name: row[1], ownerId: row[2], createdAt: Date(millis: row[3]))
     }
 }
