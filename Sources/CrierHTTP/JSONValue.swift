@@ -14,6 +14,21 @@ public enum JSONValue: Hashable, Sendable, Codable {
     case array([JSONValue])
     case object([String: JSONValue])
 
+    /// A value as `JSONSerialization` gives it. Its booleans are NSNumbers of a class of their own,
+    /// told apart here, so that `true` is never read as the number 1 (or 1 as `true`).
+    init(parsed value: Any) {
+        switch value {
+        case let text as String: self = .string(text)
+        case let number as NSNumber:
+            self = type(of: number) == Self.booleanClass ? .bool(number.boolValue) : .number(number.doubleValue)
+        case let items as [Any]: self = .array(items.map(JSONValue.init(parsed:)))
+        case let object as [String: Any]: self = .object(object.mapValues(JSONValue.init(parsed:)))
+        default: self = .null
+        }
+    }
+
+    private static let booleanClass: AnyClass = type(of: NSNumber(value: true))
+
     public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         // Strings first: most fields are strings, and each failed guess costs a thrown error.
@@ -106,14 +121,15 @@ struct JSONObjectReader {
     ) async throws -> JSONObjectReader {
         let buffer = try await request.body.collect(upTo: context.maxUploadSize)
         let data = Data(buffer.readableBytesView)
-        // An object is decoded as one at once: decoding a `JSONValue` first tries (and fails, each
-        // failure a thrown error) a string, a boolean, a number and an array.
-        guard let fields = try? JSONDecoder().decode([String: JSONValue].self, from: data) else {
-            if (try? JSONDecoder().decode(JSONValue.self, from: data)) == nil {
-                throw APIError.invalid("Request body is not valid JSON", field: nil, code: "malformed_json")
-            }
+        // JSONSerialization rather than JSONDecoder: a third of the time for a campaign's body (it
+        // still refuses nesting deeper than 512, as the decoder does).
+        guard let parsed = try? JSONSerialization.jsonObject(with: data, options: .fragmentsAllowed) else {
+            throw APIError.invalid("Request body is not valid JSON", field: nil, code: "malformed_json")
+        }
+        guard let object = parsed as? [String: Any] else {
             throw APIError.invalid("Request body must be a JSON object", field: nil, code: "malformed_json")
         }
+        let fields = object.mapValues(JSONValue.init(parsed:))
         if let key = DuplicateKeys.first(in: data) {
             throw APIError.invalid("\(key) appears more than once", field: key, code: "duplicate_field")
         }
