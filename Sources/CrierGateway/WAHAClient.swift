@@ -20,11 +20,14 @@ public struct WAHAClient: Gateway {
     let sendTimeout: TimeAmount
     let requestTimeout: TimeAmount
     let observe: RequestObserver
+    let serverEngine: WAHAServerEngine
 
-    /// `sendTimeout` covers WAHA's own wait for a WORKING session (≈5 s) with margin.
+    /// `sendTimeout` covers WAHA's own wait for a WORKING session (≈5 s) with margin; the engine WAHA
+    /// runs is asked again after `engineRecheck`.
     public init(
         baseURL: String, apiKey: String?, httpClient: HTTPClient = .shared, sendTimeout: TimeAmount = .seconds(30),
-        requestTimeout: TimeAmount = .seconds(15), observe: @escaping RequestObserver = { _, _, _ in }
+        requestTimeout: TimeAmount = .seconds(15), engineRecheck: Duration = .seconds(600),
+        observe: @escaping RequestObserver = { _, _, _ in }
     ) {
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
         self.apiKey = apiKey
@@ -32,6 +35,7 @@ public struct WAHAClient: Gateway {
         self.sendTimeout = sendTimeout
         self.requestTimeout = requestTimeout
         self.observe = observe
+        self.serverEngine = WAHAServerEngine(recheck: engineRecheck)
     }
 
     /// An HTTP client for one WAHA host that can really hold `maxConnections` requests open at once
@@ -92,8 +96,11 @@ public struct WAHAClient: Gateway {
         return items.compactMap { Self.gatewayMessage($0, chatId: chatId) }
     }
 
-    /// Asks WAHA for a message id to send with (NOWEB and GOWS take one; WEBJS does not).
+    /// Asks WAHA for a message id to send with (NOWEB and GOWS take one; WEBJS does not). When WAHA
+    /// says it runs WEBJS, no session is asked: each would refuse with a 422, one request per session
+    /// (a thousand at the start of a burst over a thousand sessions).
     public func reserveMessageId(session: String) async throws -> String? {
+        if await serverEngine.current(asking: { await self.askEngine() }) == "WEBJS" { return nil }
         do {
             let response = try await request(
                 .GET, "/api/\(Self.segment(session))/new-message-id", operation: "newMessageId")
@@ -102,6 +109,13 @@ public struct WAHAClient: Gateway {
         } catch GatewayFailure.rejected(let status, _, false) where [400, 404, 405, 422, 501].contains(status) {
             return nil  // the engine cannot (422 "not implemented"), or this WAHA predates the endpoint (404)
         }
+    }
+
+    /// The engine `/api/server/version` names, in upper case; `nil` when WAHA does not say (or cannot
+    /// be asked: then each session is asked for an id, as before).
+    private func askEngine() async -> String? {
+        guard let reply = try? await request(.GET, "/api/server/version", operation: "serverVersion") else { return nil }
+        return (((try? JSONSerialization.jsonObject(with: reply.body)) as? [String: Any])?["engine"] as? String)?.uppercased()
     }
 
     public func sentMessage(session: String, chatId: String, rawId: String) async throws -> GatewayMessage? {

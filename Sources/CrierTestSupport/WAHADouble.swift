@@ -77,6 +77,7 @@ public final class WAHADouble: Sendable {
         var openSends = 0
         var maxOpenSends = 0
         var messageListFails = false
+        var serverVersionFails = false
         var ackBeforeReply = false
         var apiKey: String?
         var requests: [LoggedRequest] = []
@@ -146,6 +147,8 @@ public final class WAHADouble: Sendable {
         }
     }
     public func setMessageListFails(_ fails: Bool) { state.withLock { $0.messageListFails = fails } }
+    /// `/api/server/version` answers 500 (WAHA busy or broken), so its engine is not known.
+    public func setServerVersionFails(_ fails: Bool) { state.withLock { $0.serverVersionFails = fails } }
     public func requireAPIKey(_ key: String?) { state.withLock { $0.apiKey = key } }
 
     /// Runs the double on a free loopback port for the duration of `body`. With `everySessionWorking`,
@@ -287,7 +290,13 @@ public final class WAHADouble: Sendable {
             return Self.json(Array(all.dropFirst(offset).prefix(limit)))
         }
         router.get("api/server/version") { _, _ in
-            Self.json(["version": "2026.7.1", "engine": self.state.withLock { $0.engine.name }, "tier": "CORE"])
+            let (engine, fails) = self.state.withLock { ($0.engine, $0.serverVersionFails) }
+            if fails { return Self.nestError(500, "Internal server error") }
+            return Self.json([
+                "version": "2026.7.1", "engine": engine.name, "tier": "CORE",
+                "browser": engine.name == "WEBJS" ? "/usr/bin/chromium" : "", "platform": "linux/x64",
+                "worker": ["id": NSNull()],
+            ])
         }
         return router
     }

@@ -241,3 +241,61 @@ struct TransportClassificationTests {
         }
     }
 }
+
+@Suite("Message id reservations and the engine WAHA runs")
+struct ReservationEngineTests {
+    static func paths(_ double: WAHADouble) -> [String] {
+        double.requests.map(\.path).filter { $0 == "/api/server/version" || $0.hasSuffix("/new-message-id") }
+    }
+
+    @Test("WEBJS: asked once, from many sessions at once, and no session asked for an id")
+    func webjsAskedOnce() async throws {
+        try await WAHADouble.withRunning(everySessionWorking: true) { double in
+            double.setEngine(.webjs)
+            let client = WAHAClientTests.client(double)
+            let ids = try await withThrowingTaskGroup(of: String?.self) { group in
+                for index in 0..<20 { group.addTask { try await client.reserveMessageId(session: "s\(index)") } }
+                return try await group.reduce(into: [String?]()) { $0.append($1) }
+            }
+            #expect(ids.count == 20 && ids.allSatisfy { $0 == nil })
+            #expect(Self.paths(double) == ["/api/server/version"])
+        }
+    }
+
+    @Test("GOWS and NOWEB: each reservation asks its session for an id")
+    func idEnginesReserve() async throws {
+        for engine in [WAHADouble.Engine.gows, .noweb] {
+            try await WAHADouble.withRunning(everySessionWorking: true) { double in
+                double.setEngine(engine)
+                let client = WAHAClientTests.client(double)
+                let first = try await client.reserveMessageId(session: "a")
+                let second = try await client.reserveMessageId(session: "b")
+                #expect(first != nil && second != nil && first != second, "\(engine)")
+                #expect(Self.paths(double) == ["/api/server/version", "/api/a/new-message-id", "/api/b/new-message-id"])
+            }
+        }
+    }
+
+    @Test("a WAHA restarted with another engine is noticed once the answer is old")
+    func engineChangeNoticed() async throws {
+        try await WAHADouble.withRunning(everySessionWorking: true) { double in
+            double.setEngine(.webjs)
+            let client = WAHAClient(baseURL: double.baseURL, apiKey: "key", engineRecheck: .zero)
+            let asWEBJS = try await client.reserveMessageId(session: "a")
+            double.setEngine(.gows)
+            let asGOWS = try await client.reserveMessageId(session: "a")
+            #expect(asWEBJS == nil && asGOWS != nil)
+        }
+    }
+
+    @Test("a WAHA whose engine cannot be learned: each session is asked, and WEBJS's 422 means no id")
+    func unknownEngineFallsBack() async throws {
+        try await WAHADouble.withRunning(everySessionWorking: true) { double in
+            double.setEngine(.webjs)
+            double.setServerVersionFails(true)
+            let id = try await WAHAClientTests.client(double).reserveMessageId(session: "a")
+            #expect(id == nil)
+            #expect(Self.paths(double) == ["/api/server/version", "/api/a/new-message-id"])
+        }
+    }
+}
