@@ -59,7 +59,7 @@ struct BenchAccount: Sendable {
             bySession[index % sessions.count].append(NewCampaign(settings: settings, messages: [message]))
         }
         for (session, campaigns) in zip(sessions, bySession) where !campaigns.isEmpty {
-            _ = try await store.createCampaigns(ownerId: user.id, session: session, campaigns, at: now)
+            _ = try await store.createCampaigns(ownerId: user.id, sessionIdOrName: session.id, campaigns, at: now)
         }
     }
 }

@@ -72,7 +72,7 @@ struct ListingBench: AsyncParsableCommand {
             let session = account.sessions[0]
             let (settings, messages) = try Fixtures.plannedCampaign(sessionId: session.id, start: "2031-01-01", end: end, now: now)
             let batch = (0..<campaigns).map { _ in NewCampaign(settings: settings, messages: messages) }
-            _ = try await store.createCampaigns(ownerId: account.user.id, session: session, batch, at: now)
+            _ = try await store.createCampaigns(ownerId: account.user.id, sessionIdOrName: session.id, batch, at: now)
         }
     }
 }

@@ -5,13 +5,16 @@ import PostgresNIO
 
 extension PostgresStore {
     public func createCampaigns(
-        ownerId: Int64, session: WhatsAppSession, _ campaigns: [NewCampaign], at: Date
+        ownerId: Int64, sessionIdOrName: String, _ campaigns: [NewCampaign], at: Date
     ) async throws -> [String] {
         try await transaction { connection in
             guard
                 let sessionRow = try await connection.rows(
-                    "SELECT id FROM whatsapp_sessions WHERE public_id = \(session.id) AND owner_id = \(ownerId)",
-                    logger: logger
+                    """
+                    SELECT id FROM whatsapp_sessions
+                    WHERE owner_id = \(ownerId) AND (public_id = \(sessionIdOrName) OR name = \(sessionIdOrName))
+                    ORDER BY (public_id = \(sessionIdOrName)) DESC LIMIT 1
+                    """, logger: logger
                 ).first
             else { throw DomainError.sessionNotFound }
             let sessionRowId = try sessionRow["id"].decode(Int64.self)

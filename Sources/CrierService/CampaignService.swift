@@ -37,25 +37,38 @@ public struct CampaignService: Sendable {
     }
 
     /// Creates one campaign per input (one per chosen chat), all on one session, in one transaction:
-    /// all of them or none. Returns their ids in the inputs' order.
+    /// all of them or none. Returns their ids in the inputs' order. The session is looked up by the
+    /// store, in the transaction that writes.
     public func create(_ inputs: [CampaignInput], for user: User) async throws -> [String] {
-        guard let first = inputs.first else {
-            throw CampaignValidationError(field: "groupId", message: "choose at least one group or contact")
-        }
-        let (firstSettings, session) = try await validated(first, for: user)
         let now = clock.now()
-        var campaigns = [NewCampaign(settings: firstSettings, messages: try CampaignPlanner.plan(firstSettings, now: now))]
-        for input in inputs.dropFirst() {
-            var settings = try validator.validate(input)
-            guard settings.sessionId == session.id || settings.sessionId == session.name else {
-                throw CampaignValidationError(field: "sessionId", message: "campaigns created together share one session")
-            }
-            settings.sessionId = session.id
-            campaigns.append(NewCampaign(settings: settings, messages: try CampaignPlanner.plan(settings, now: now)))
-        }
-        let ids = try await store.createCampaigns(ownerId: user.id, session: session, campaigns, at: now)
+        let (sessionIdOrName, campaigns) = try planned(inputs, now: now)
+        let ids = try await save(campaigns, sessionIdOrName: sessionIdOrName, ownerId: user.id, at: now)
         await onScheduleChange(campaigns.lazy.flatMap(\.messages).map(\.scheduledAt).min())
         return ids
+    }
+
+    /// Stores the campaigns; a session the owner does not have is the input's fault.
+    private func save(
+        _ campaigns: [NewCampaign], sessionIdOrName: String, ownerId: Int64, at now: Date
+    ) async throws -> [String] {
+        do {
+            return try await store.createCampaigns(ownerId: ownerId, sessionIdOrName: sessionIdOrName, campaigns, at: now)
+        } catch {
+            throw (error as? DomainError) == .sessionNotFound ? Self.unknownSession : error
+        }
+    }
+
+    /// The inputs validated and planned, and the session they share.
+    private func planned(_ inputs: [CampaignInput], now: Date) throws -> (sessionIdOrName: String, [NewCampaign]) {
+        let settings = try inputs.map(validator.validate)
+        guard let sessionIdOrName = settings.first?.sessionId else {
+            throw CampaignValidationError(field: "groupId", message: "choose at least one group or contact")
+        }
+        guard settings.allSatisfy({ $0.sessionId == sessionIdOrName }) else {
+            throw CampaignValidationError(field: "sessionId", message: "campaigns created together share one session")
+        }
+        let campaigns = try settings.map { NewCampaign(settings: $0, messages: try CampaignPlanner.plan($0, now: now)) }
+        return (sessionIdOrName, campaigns)
     }
 
     /// Replaces a campaign's settings and schedule. The chat and session cannot change: they are taken
@@ -97,11 +110,13 @@ public struct CampaignService: Sendable {
             ownerId: user.id, listing: listing, limit: limit, cursor: cursor, includeMessages: includeMessages)
     }
 
+    private static let unknownSession = CampaignValidationError(
+        field: "sessionId", message: "Unknown session: register it first with POST /api/sessions")
+
     private func validated(_ input: CampaignInput, for user: User) async throws -> (CampaignSettings, WhatsAppSession) {
         var settings = try validator.validate(input)
         guard let session = try await store.session(idOrName: settings.sessionId, ownerId: user.id) else {
-            throw CampaignValidationError(
-                field: "sessionId", message: "Unknown session: register it first with POST /api/sessions")
+            throw Self.unknownSession
         }
         settings.sessionId = session.id
         return (settings, session)

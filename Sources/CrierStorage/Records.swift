@@ -50,7 +50,7 @@ public struct NewCampaign: Sendable {
 /// One request's campaigns, as a back end stores them together.
 public struct CampaignCreation: Sendable {
     public let ownerId: Int64
-    public let session: WhatsAppSession
+    public let sessionIdOrName: String
     public let campaigns: [NewCampaign]
     public let at: Date
 }

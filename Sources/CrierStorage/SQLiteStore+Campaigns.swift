@@ -4,17 +4,17 @@ import GRDB
 
 extension SQLiteStore {
     public func createCampaigns(
-        ownerId: Int64, session: WhatsAppSession, _ campaigns: [NewCampaign], at: Date
+        ownerId: Int64, sessionIdOrName: String, _ campaigns: [NewCampaign], at: Date
     ) async throws -> [String] {
-        try await creations.submit(CampaignCreation(ownerId: ownerId, session: session, campaigns: campaigns, at: at))
+        try await creations.submit(CampaignCreation(ownerId: ownerId, sessionIdOrName: sessionIdOrName, campaigns: campaigns, at: at))
     }
 
     /// Stores one request's campaigns inside the caller's transaction.
     static func insertCampaigns(_ creation: CampaignCreation, db: Database) throws -> [String] {
         guard
             let sessionRowId = try Int64.fetchOne(
-                db.cachedStatement(sql: "SELECT id FROM whatsapp_sessions WHERE public_id = ? AND owner_id = ?"),
-                arguments: [creation.session.id, creation.ownerId])
+                db.cachedStatement(sql: "SELECT id FROM whatsapp_sessions WHERE \(WhatsAppSession.ownersByIdOrName)"),
+                arguments: [creation.ownerId, creation.sessionIdOrName, creation.sessionIdOrName, creation.sessionIdOrName])
         else { throw DomainError.sessionNotFound }
         let at = creation.at
         return try creation.campaigns.map { campaign in

@@ -313,8 +313,7 @@ public final class SQLiteStore: Store {
             try Row.fetchOne(
                 db.cachedStatement(
                     sql: """
-                        SELECT \(WhatsAppSession.columns) FROM whatsapp_sessions WHERE owner_id = ? AND (public_id = ? OR name = ?)
-                        ORDER BY public_id = ? DESC LIMIT 1
+                        SELECT \(WhatsAppSession.columns) FROM whatsapp_sessions WHERE \(WhatsAppSession.ownersByIdOrName)
                         """),
                 arguments: [ownerId, idOrName, idOrName, idOrName]
             ).map(WhatsAppSession.init(row:))
@@ -345,6 +344,9 @@ extension User {
 extension WhatsAppSession {
     /// The columns `init(row:)` reads, in its order.
     static let columns = "public_id, name, owner_id, created_at"
+    /// A condition with four parameters (the owner's row id, then the id or name three times): the
+    /// owner's session with that public id or, failing that, that gateway name.
+    static let ownersByIdOrName = "owner_id = ? AND (public_id = ? OR name = ?) ORDER BY public_id = ? DESC LIMIT 1"
 
     init(row: Row) {
         self.init(id: row[0], name: row[1], ownerId: row[2], createdAt: Date(millis: row[3]))

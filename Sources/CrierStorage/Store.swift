@@ -52,7 +52,10 @@ public protocol Store: DispatchStore {
 
     // MARK: Campaigns
     /// Stores campaigns and their messages in one transaction, all or none; returns their public ids.
-    func createCampaigns(ownerId: Int64, session: WhatsAppSession, _ campaigns: [NewCampaign], at: Date) async throws -> [String]
+    /// The session is named as `session(idOrName:ownerId:)` names it, and looked up in the same
+    /// transaction (a create reads nothing before its write); throws `sessionNotFound` when the owner
+    /// has no such session.
+    func createCampaigns(ownerId: Int64, sessionIdOrName: String, _ campaigns: [NewCampaign], at: Date) async throws -> [String]
     /// Replaces the settings and schedule: pending messages become `cancelled`, the new ones are added.
     /// Throws `campaignNotFound`, `campaignDeleted`, or `campaignAlreadySent` once any message was sent
     /// or is being sent.
@@ -77,7 +80,7 @@ extension Store {
         ownerId: Int64, session: WhatsAppSession, settings: CampaignSettings, messages: [PlannedMessage], at: Date
     ) async throws -> String {
         let ids = try await createCampaigns(
-            ownerId: ownerId, session: session, [NewCampaign(settings: settings, messages: messages)], at: at)
+            ownerId: ownerId, sessionIdOrName: session.id, [NewCampaign(settings: settings, messages: messages)], at: at)
         guard let id = ids.first else { throw DomainError.campaignNotFound }
         return id
     }

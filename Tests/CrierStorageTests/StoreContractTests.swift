@@ -308,12 +308,33 @@ extension StoreContractTests {
         let session = try await c.store.registerSession(name: "main", ownerId: ada.id, at: c.now).session
         let (settings, messages) = try Fixtures.plannedCampaign(sessionId: session.id)
         let good = NewCampaign(settings: settings, messages: messages)
-        let ids = try await c.store.createCampaigns(ownerId: ada.id, session: session, [good, good], at: c.now)
+        let ids = try await c.store.createCampaigns(ownerId: ada.id, sessionIdOrName: session.id, [good, good], at: c.now)
         #expect(ids.count == 2 && Set(ids).count == 2)
         await #expect(throws: (any Error).self) {
             try await c.store.createCampaigns(
-                ownerId: ada.id, session: session, [good, NewCampaign(settings: settings, messages: messages + [messages[0]])],
+                ownerId: ada.id, sessionIdOrName: session.id, [good, NewCampaign(settings: settings, messages: messages + [messages[0]])],
                 at: c.now)
+        }
+        #expect(try await c.store.campaignCount() == 2)
+    }
+
+    @Test("a create names its session by public id or gateway name, and only the owner's", arguments: TestBackend.available)
+    func createNamesItsSession(_ backend: TestBackend) async throws {
+        let c = try await ContractFixture(backend)
+        let ada = try await c.makeUser()
+        let bob = try await c.makeUser("bob@example.com")
+        let adas = try await c.store.registerSession(name: "main", ownerId: ada.id, at: c.now).session
+        let bobs = try await c.store.registerSession(name: "bobs", ownerId: bob.id, at: c.now).session
+        let (settings, messages) = try Fixtures.plannedCampaign(sessionId: adas.id)
+        let campaign = NewCampaign(settings: settings, messages: messages)
+        for name in [adas.id, "main"] {
+            let ids = try await c.store.createCampaigns(ownerId: ada.id, sessionIdOrName: name, [campaign], at: c.now)
+            #expect(try await c.store.campaign(id: ids[0], ownerId: ada.id)?.session == adas)
+        }
+        for name in [bobs.id, "bobs", "nope"] {
+            await #expect(throws: DomainError.sessionNotFound) {
+                try await c.store.createCampaigns(ownerId: ada.id, sessionIdOrName: name, [campaign], at: c.now)
+            }
         }
         #expect(try await c.store.campaignCount() == 2)
     }
