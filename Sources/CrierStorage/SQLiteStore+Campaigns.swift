@@ -9,11 +9,13 @@ extension SQLiteStore {
         try await creations.submit(CampaignCreation(ownerId: ownerId, sessionIdOrName: sessionIdOrName, campaigns: campaigns, at: at))
     }
 
+    private static let sessionRowIdByIdOrName = "SELECT id FROM whatsapp_sessions WHERE \(WhatsAppSession.ownersByIdOrName)"
+
     /// Stores one request's campaigns inside the caller's transaction.
     static func insertCampaigns(_ creation: CampaignCreation, db: Database) throws -> [String] {
         guard
             let sessionRowId = try Int64.fetchOne(
-                db.cachedStatement(sql: "SELECT id FROM whatsapp_sessions WHERE \(WhatsAppSession.ownersByIdOrName)"),
+                db.cachedStatement(sql: sessionRowIdByIdOrName),
                 arguments: [creation.ownerId, creation.sessionIdOrName, creation.sessionIdOrName, creation.sessionIdOrName])
         else { throw DomainError.sessionNotFound }
         let at = creation.at

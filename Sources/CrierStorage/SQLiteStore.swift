@@ -102,6 +102,25 @@ public final class SQLiteStore: Store {
         try pointReader.unsafeRead(body)
     }
 
+    /// The first row `statement` yields, decoded where it lies (`Row.fetchOne` copies every column
+    /// out first). The cursor resets the statement when it goes, which ends the read.
+    static func firstRow<T>(_ statement: Statement, arguments: StatementArguments, _ decode: (Row) throws -> T) throws -> T? {
+        let rows = try Row.fetchCursor(statement, arguments: arguments)
+        return try withExtendedLifetime(rows) { try rows.next().map(decode) }
+    }
+
+    // The point reads' statements, built once.
+    private static let userByAPIToken = """
+        SELECT \(User.qualifiedColumns), t.id, t.last_used_at FROM api_tokens t JOIN users u ON u.id = t.user_id
+        WHERE t.token_hash = ? AND u.access = 'active'
+        """
+    private static let userByWebSession = """
+        SELECT \(User.qualifiedColumns) FROM web_sessions w JOIN users u ON u.id = w.user_id
+        WHERE w.token_hash = ? AND w.expires_at > ? AND u.access = 'active'
+        """
+    private static let sessionByIdOrName =
+        "SELECT \(WhatsAppSession.columns) FROM whatsapp_sessions WHERE \(WhatsAppSession.ownersByIdOrName)"
+
     public func ping() async throws {
         _ = try await writer.read { db in try Int.fetchOne(db, sql: "SELECT 1") }
     }
@@ -212,14 +231,9 @@ public final class SQLiteStore: Store {
 
     public func user(apiTokenHash: String, at: Date) async throws -> User? {
         let found = try pointRead { db in
-            try Row.fetchOne(
-                db.cachedStatement(
-                    sql: """
-                        SELECT \(User.qualifiedColumns), t.id, t.last_used_at FROM api_tokens t JOIN users u ON u.id = t.user_id
-                        WHERE t.token_hash = ? AND u.access = 'active'
-                        """),
-                arguments: [apiTokenHash]
-            ).map { row in (User(row: row), row[User.columnCount] as Int64, row[User.columnCount + 1] as Int64?) }
+            try Self.firstRow(db.cachedStatement(sql: Self.userByAPIToken), arguments: [apiTokenHash]) { row in
+                (User(row: row), row[User.columnCount] as Int64, row[User.columnCount + 1] as Int64?)
+            }
         }
         guard let (user, tokenRow, lastUsed) = found else { return nil }
         // Noted at most once a minute, so authentication stays a read.
@@ -260,14 +274,7 @@ public final class SQLiteStore: Store {
 
     public func user(webSessionHash: String, at: Date) async throws -> User? {
         try pointRead { db in
-            try Row.fetchOne(
-                db.cachedStatement(
-                    sql: """
-                        SELECT \(User.qualifiedColumns) FROM web_sessions w JOIN users u ON u.id = w.user_id
-                        WHERE w.token_hash = ? AND w.expires_at > ? AND u.access = 'active'
-                        """),
-                arguments: [webSessionHash, at.millis]
-            ).map(User.init(row:))
+            try Self.firstRow(db.cachedStatement(sql: Self.userByWebSession), arguments: [webSessionHash, at.millis], User.init(row:))
         }
     }
 
@@ -310,13 +317,9 @@ public final class SQLiteStore: Store {
 
     public func session(idOrName: String, ownerId: Int64) async throws -> WhatsAppSession? {
         try pointRead { db in
-            try Row.fetchOne(
-                db.cachedStatement(
-                    sql: """
-                        SELECT \(WhatsAppSession.columns) FROM whatsapp_sessions WHERE \(WhatsAppSession.ownersByIdOrName)
-                        """),
-                arguments: [ownerId, idOrName, idOrName, idOrName]
-            ).map(WhatsAppSession.init(row:))
+            try Self.firstRow(
+                db.cachedStatement(sql: Self.sessionByIdOrName), arguments: [ownerId, idOrName, idOrName, idOrName],
+                WhatsAppSession.init(row:))
         }
     }
 }

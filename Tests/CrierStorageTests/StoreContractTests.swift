@@ -512,6 +512,30 @@ extension SQLiteFileTests {
     }
 }
 
+extension SQLiteFileTests {
+    /// A point read decodes its row in place, from a statement left mid-read until its cursor goes.
+    /// An open read would pin the WAL: no checkpoint could then empty it, and it would grow unbounded.
+    @Test("a point read ends its read: a full checkpoint right after it completes")
+    func pointReadsLeaveNoReadOpen() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("crier-\(UUID()).sqlite").path
+        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
+        let now = Date(iso: "2026-11-25T10:00:00Z")
+        let store = try SQLiteStore.open(path: path)
+        try await store.migrate()
+        let user = try await store.createUser(email: "a@b.c", name: nil, passwordHash: "x", isAdmin: false, at: now)
+        _ = try await store.addAPIToken(userId: user.id, label: nil, tokenHash: "digest", at: now)
+        let session = try await store.registerSession(name: "main", ownerId: user.id, at: now).session
+        #expect(try await store.user(apiTokenHash: "digest", at: now)?.id == user.id)
+        #expect(try await store.session(idOrName: "main", ownerId: user.id) == session)
+        try await store.createWebSession(userId: user.id, tokenHash: "web", expiresAt: now + 60, at: now)
+        #expect(try await store.user(webSessionHash: "web", at: now)?.id == user.id)
+        let checkpoint = try await store.writer.writeWithoutTransaction { db in
+            try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(TRUNCATE)")
+        }
+        #expect(checkpoint?[0] == 0 as Int64, "a reader kept the WAL pinned: \(String(describing: checkpoint))")
+    }
+}
+
 /// A migrated in-memory SQLite store, for what only SQLite has (query plans, files).
 enum SQLiteStoreProbe {
     static func fresh() async throws -> SQLiteStore {
