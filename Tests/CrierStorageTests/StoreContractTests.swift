@@ -339,6 +339,27 @@ extension StoreContractTests {
         #expect(try await c.store.campaignCount() == 2)
     }
 
+    /// SQLite writes a schedule's rows 64, 32, … at a time: every count must come back whole and in order.
+    @Test("every planned message is stored as planned, whatever the count", arguments: TestBackend.available)
+    func everyMessageStored(_ backend: TestBackend) async throws {
+        let c = try await ContractFixture(backend)
+        let ada = try await c.makeUser()
+        let session = try await c.store.registerSession(name: "main", ownerId: ada.id, at: c.now).session
+        for (end, count) in [("2030-03-01", 1), ("2030-05-02", 63), ("2030-05-03", 64), ("2031-02-28", 365)] {
+            let (settings, planned) = try Fixtures.plannedCampaign(sessionId: session.id, end: end, now: c.now)
+            #expect(planned.count == count)
+            let id = try await c.store.createCampaign(
+                ownerId: ada.id, session: session, settings: settings, messages: planned, at: c.now)
+            let stored = try #require(try await c.store.campaign(id: id, ownerId: ada.id)?.messages)
+            #expect(stored.map(\.occurrenceIndex) == planned.map(\.occurrenceIndex))
+            #expect(stored.map(\.occurrenceDate) == planned.map(\.occurrenceDate))
+            #expect(stored.map(\.scheduledAt) == planned.map(\.scheduledAt))
+            #expect(stored.map(\.content) == planned.map(\.content))
+            #expect(stored.allSatisfy { $0.status == .pending })
+            #expect(Set(stored.map(\.publicId)).count == count)
+        }
+    }
+
     @Test("concurrent claimers never get the same message; an old claim's outcome is fenced out", arguments: TestBackend.available)
     func claimsAreExclusiveAndFenced(_ backend: TestBackend) async throws {
         let c = try await ContractFixture(backend)
