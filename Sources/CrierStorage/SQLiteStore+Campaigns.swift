@@ -152,29 +152,26 @@ extension SQLiteStore {
 
     /// Writes a schedule's messages, those due beyond the staging horizon outside the due index (the
     /// caller sets the campaign's `unstaged_from` from the same messages, through `firstUnstaged`).
-    /// Many rows go in one statement: each statement run has a fixed cost (the AUTOINCREMENT counter
-    /// read and written back, the program started and reset), which per row was a fifth of the work.
     private static func insert(
         _ messages: [PlannedMessage], campaignRowId: Int64, version: Int, at: Date, db: Database
     ) throws {
         let publicIds = MessagePublicId.make(count: messages.count, at: at)
-        var start = 0
-        while start < messages.count {
-            let (rows, sql) = MessageInsert.statement(remaining: messages.count - start)
-            var values: [(any DatabaseValueConvertible)?] = []
-            values.reserveCapacity(rows * MessageInsert.columnCount)
-            for index in start..<(start + rows) {
-                let message = messages[index]
-                let dueAt = message.scheduledAt.millis
-                values += [
-                    campaignRowId, version, message.occurrenceIndex, message.occurrenceDate.description, dueAt,
-                    message.content, dueAt, publicIds[index], isStaged(dueAt: dueAt, writtenAt: at),
-                ]
-            }
-            try db.cachedStatement(sql: sql).execute(arguments: StatementArguments(values))
-            start += rows
+        try messageRows.insert(count: messages.count, db: db) { index, values in
+            let message = messages[index]
+            let dueAt = message.scheduledAt.millis
+            values += [
+                campaignRowId, version, message.occurrenceIndex, message.occurrenceDate.description, dueAt,
+                message.content, dueAt, publicIds[index], isStaged(dueAt: dueAt, writtenAt: at),
+            ]
         }
     }
+
+    private static let messageRows = MultiRowInsert(
+        table: "messages",
+        columns: [
+            "campaign_id", "schedule_version", "occurrence_index", "occurrence_date", "scheduled_at", "content",
+            "next_attempt_at", "public_id", "staged",
+        ])
 
     /// Builds campaigns from rows of `campaignSelect`, with their tallies (and messages) in two queries.
     private static func assemble(_ rows: [Row], includeMessages: Bool, db: Database) throws -> [StoredCampaign] {
@@ -278,25 +275,5 @@ extension StoredCampaign {
             createdAt: Date(millis: row["created_at"]), updatedAt: Date(millis: row["updated_at"]),
             deletedAt: (row["deleted_at"] as Int64?).map(Date.init(millis:)), tally: tally, firstSendAt: firstSendAt,
             nextSendAt: nextSendAt, messages: messages)
-    }
-}
-
-/// The statements that insert messages, for a fixed set of row counts (64, 32, … 1), so that a
-/// connection caches a handful of them; any count is a sum of a few.
-enum MessageInsert {
-    static let columnCount = 9
-    private static let statements: [(rows: Int, sql: String)] = [64, 32, 16, 8, 4, 2, 1].map { rows in
-        let row = "(" + Array(repeating: "?", count: columnCount).joined(separator: ", ") + ")"
-        return (rows, """
-            INSERT INTO messages (campaign_id, schedule_version, occurrence_index, occurrence_date, scheduled_at,
-                content, next_attempt_at, public_id, staged)
-            VALUES \(Array(repeating: row, count: rows).joined(separator: ", "))
-            """)
-    }
-    private static let single = statements[statements.count - 1]
-
-    /// The statement for the most rows that `remaining` (at least one) fill.
-    static func statement(remaining: Int) -> (rows: Int, sql: String) {
-        statements.first { $0.rows <= remaining } ?? single
     }
 }

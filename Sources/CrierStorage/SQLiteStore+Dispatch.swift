@@ -65,43 +65,44 @@ extension SQLiteStore {
 
     public func recordOutcomes(_ records: [OutcomeRecord]) async throws -> [Bool] {
         guard !records.isEmpty else { return [] }
-        return try await transaction { db in try records.map { try Self.recordOutcome($0, db: db) } }
+        return try await transaction { db in
+            // Receipts rarely beat their send's record: when none wait, no send looks for its own.
+            let receiptsWaiting = try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM early_receipts)")) ?? true
+            let recorded = try records.map { try Self.recordOutcome($0, receiptsWaiting: receiptsWaiting, db: db) }
+            let logged = zip(records, recorded).filter(\.1).map(\.0)
+            try Self.attemptRows.insert(count: logged.count, db: db) { index, values in
+                let (messageId, log) = (logged[index].claim.id, logged[index].log)
+                values += [messageId, log.startedAt.millis, log.finishedAt.millis, log.outcome, log.gatewayStatus, log.reason]
+            }
+            return recorded
+        }
     }
 
-    /// One outcome inside a transaction: the fenced update, the audit line, early receipts.
-    private static func recordOutcome(_ record: OutcomeRecord, db: Database) throws -> Bool {
+    private static let attemptRows = MultiRowInsert(
+        table: "message_attempts", columns: ["message_id", "started_at", "finished_at", "outcome", "gateway_status", "reason"])
+
+    /// One outcome's fenced update inside a transaction, and the early receipts it meets; whether the
+    /// claim still held (the caller then logs the attempt).
+    private static func recordOutcome(_ record: OutcomeRecord, receiptsWaiting: Bool, db: Database) throws -> Bool {
         let (claim, log) = (record.claim, record.log)
-        let fence = "WHERE id = ? AND claim_token = ? AND status = \(MessageStatus.sending.sql)"
         let attempted = log.attempted ? 1 : 0
-        let released = "lease_owner = NULL, lease_expires_at = NULL, attempt_count = attempt_count + ?"
         switch record.outcome {
         case .sent(let gatewayId):
-            try db.cachedStatement(
-                sql: """
-                    UPDATE messages SET status = \(MessageStatus.sent.sql), sent_at = ?, gateway_message_id = ?, gateway_raw_id = ?,
-                        needs_reconcile = 0, failed_reason = NULL, \(released) \(fence)
-                    """
-            ).execute(arguments: [log.finishedAt.millis, gatewayId?.full, gatewayId?.raw, attempted, claim.id, claim.claimToken])
+            try db.cachedStatement(sql: OutcomeSQL.sent).execute(
+                arguments: [log.finishedAt.millis, gatewayId?.full, gatewayId?.raw, attempted, claim.id, claim.claimToken])
         case .retry(let at, let reason, let needsReconcile, let sendStartedAt):
-            try db.cachedStatement(
-                sql: """
-                    UPDATE messages SET status = \(MessageStatus.pending.sql), next_attempt_at = ?, needs_reconcile = ?,
-                        send_started_at = COALESCE(?, send_started_at), last_error = ?, \(released) \(fence)
-                    """
-            ).execute(arguments: [at.millis, needsReconcile, sendStartedAt?.millis, reason, attempted, claim.id, claim.claimToken])
+            try db.cachedStatement(sql: OutcomeSQL.retry).execute(
+                arguments: [at.millis, needsReconcile, sendStartedAt?.millis, reason, attempted, claim.id, claim.claimToken])
         case .wait(let until, let reason):
-            try db.cachedStatement(
-                sql: "UPDATE messages SET status = \(MessageStatus.pending.sql), next_attempt_at = ?, last_error = ?, \(released) \(fence)"
-            ).execute(arguments: [until.millis, reason, attempted, claim.id, claim.claimToken])
+            try db.cachedStatement(sql: OutcomeSQL.wait).execute(
+                arguments: [until.millis, reason, attempted, claim.id, claim.claimToken])
         case .failed(let reason), .missed(let reason):
             let status: MessageStatus = if case .failed = record.outcome { .failed } else { .missed }
-            try db.cachedStatement(
-                sql: "UPDATE messages SET status = ?, failed_reason = ?, needs_reconcile = 0, \(released) \(fence)"
-            ).execute(arguments: [status, reason, attempted, claim.id, claim.claimToken])
+            try db.cachedStatement(sql: OutcomeSQL.ended).execute(
+                arguments: [status, reason, attempted, claim.id, claim.claimToken])
         }
         guard db.changesCount == 1 else { return false }
-        try insertAttempt(messageId: claim.id, log, db: db)
-        if case .sent(let gatewayId?) = record.outcome {
+        if receiptsWaiting, case .sent(let gatewayId?) = record.outcome {
             try applyEarlyReceipts(messageId: claim.id, session: claim.sessionName, rawId: gatewayId.raw, db: db)
         }
         return true
@@ -250,7 +251,6 @@ extension SQLiteStore {
         }
     }
 
-
     public func recordSessionStatus(name: String, status: String, at: Date) async throws {
         try await transaction { db in
             try db.execute(
@@ -258,14 +258,21 @@ extension SQLiteStore {
                 arguments: [status, at.millis, name])
         }
     }
+}
 
-    static func insertAttempt(messageId: Int64, _ log: AttemptLog, db: Database) throws {
-        try db.cachedStatement(
-            sql: """
-                INSERT INTO message_attempts (message_id, started_at, finished_at, outcome, gateway_status, reason)
-                VALUES (?, ?, ?, ?, ?, ?)
-                """
-        ).execute(
-            arguments: [messageId, log.startedAt.millis, log.finishedAt.millis, log.outcome, log.gatewayStatus, log.reason])
-    }
+/// The outcome updates, fenced by the claim: each applies only while the message is still `sending`
+/// under the claim that sent it.
+private enum OutcomeSQL {
+    private static let fence = "WHERE id = ? AND claim_token = ? AND status = \(MessageStatus.sending.sql)"
+    private static let released = "lease_owner = NULL, lease_expires_at = NULL, attempt_count = attempt_count + ?"
+    static let sent = """
+        UPDATE messages SET status = \(MessageStatus.sent.sql), sent_at = ?, gateway_message_id = ?, gateway_raw_id = ?,
+            needs_reconcile = 0, failed_reason = NULL, \(released) \(fence)
+        """
+    static let retry = """
+        UPDATE messages SET status = \(MessageStatus.pending.sql), next_attempt_at = ?, needs_reconcile = ?,
+            send_started_at = COALESCE(?, send_started_at), last_error = ?, \(released) \(fence)
+        """
+    static let wait = "UPDATE messages SET status = \(MessageStatus.pending.sql), next_attempt_at = ?, last_error = ?, \(released) \(fence)"
+    static let ended = "UPDATE messages SET status = ?, failed_reason = ?, needs_reconcile = 0, \(released) \(fence)"
 }
