@@ -504,40 +504,47 @@ extension SQLiteFileTests {
     /// thread to finish: with every cooperative thread waiting, nothing would ever run again.
     @Test("point reads and pooled async reads, many at once, never wait for each other")
     func pointReadsBesideAsyncReads() async throws {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("crier-\(UUID()).sqlite").path
-        defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
-        let now = Date(iso: "2026-11-25T10:00:00Z")
-        let store = try SQLiteStore.open(path: path)
-        try await store.migrate()
-        let user = try await store.createUser(email: "a@b.c", name: nil, passwordHash: "x", isAdmin: false, at: now)
-        _ = try await store.addAPIToken(userId: user.id, label: nil, tokenHash: "digest", at: now)
-        _ = try await store.registerSession(name: "main", ownerId: user.id, at: now)
-        // A hang here is the bug; end the run with a reason rather than leave CI waiting for it.
-        let finished = Atomic(false)
-        DispatchQueue.global().asyncAfter(deadline: .now() + 120) {
-            if !finished.load(ordering: .acquiring) { fatalError("point reads and async reads deadlocked") }
-        }
-        let found = try await withThrowingTaskGroup(of: Bool.self) { group in
-            for index in 0..<2_000 {
-                group.addTask {
-                    if index.isMultiple(of: 2) {
-                        return try await store.user(apiTokenHash: "digest", at: now)?.id == user.id
-                    }
-                    return try await store.sessions(ownerId: user.id).count == 1
-                }
+        try await Self.withAccount { store, user, _, now in
+            // A hang here is the bug; end the run with a reason rather than leave CI waiting for it.
+            let finished = Atomic(false)
+            DispatchQueue.global().asyncAfter(deadline: .now() + 120) {
+                if !finished.load(ordering: .acquiring) { fatalError("point reads and async reads deadlocked") }
             }
-            return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+            let found = try await withThrowingTaskGroup(of: Bool.self) { group in
+                for index in 0..<2_000 {
+                    group.addTask {
+                        if index.isMultiple(of: 2) {
+                            return try await store.user(apiTokenHash: "digest", at: now)?.id == user.id
+                        }
+                        return try await store.sessions(ownerId: user.id).count == 1
+                    }
+                }
+                return try await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+            }
+            finished.store(true, ordering: .releasing)
+            #expect(found == 2_000)
         }
-        finished.store(true, ordering: .releasing)
-        #expect(found == 2_000)
     }
-}
 
-extension SQLiteFileTests {
     /// A point read decodes its row in place, from a statement left mid-read until its cursor goes.
     /// An open read would pin the WAL: no checkpoint could then empty it, and it would grow unbounded.
     @Test("a point read ends its read: a full checkpoint right after it completes")
     func pointReadsLeaveNoReadOpen() async throws {
+        try await Self.withAccount { store, user, session, now in
+            #expect(try await store.user(apiTokenHash: "digest", at: now)?.id == user.id)
+            #expect(try await store.session(idOrName: "main", ownerId: user.id) == session)
+            try await store.createWebSession(userId: user.id, tokenHash: "web", expiresAt: now + 60, at: now)
+            #expect(try await store.user(webSessionHash: "web", at: now)?.id == user.id)
+            let checkpoint = try await store.writer.writeWithoutTransaction { db in
+                try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(TRUNCATE)")
+            }
+            #expect(checkpoint?[0] == 0 as Int64, "a reader kept the WAL pinned: \(String(describing: checkpoint))")
+        }
+    }
+
+    /// A migrated store in a file of its own, with a user, an API token whose hash is "digest" and a
+    /// session named "main"; the files go when `body` returns.
+    static func withAccount(_ body: (SQLiteStore, User, WhatsAppSession, Date) async throws -> Void) async throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("crier-\(UUID()).sqlite").path
         defer { for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) } }
         let now = Date(iso: "2026-11-25T10:00:00Z")
@@ -546,14 +553,7 @@ extension SQLiteFileTests {
         let user = try await store.createUser(email: "a@b.c", name: nil, passwordHash: "x", isAdmin: false, at: now)
         _ = try await store.addAPIToken(userId: user.id, label: nil, tokenHash: "digest", at: now)
         let session = try await store.registerSession(name: "main", ownerId: user.id, at: now).session
-        #expect(try await store.user(apiTokenHash: "digest", at: now)?.id == user.id)
-        #expect(try await store.session(idOrName: "main", ownerId: user.id) == session)
-        try await store.createWebSession(userId: user.id, tokenHash: "web", expiresAt: now + 60, at: now)
-        #expect(try await store.user(webSessionHash: "web", at: now)?.id == user.id)
-        let checkpoint = try await store.writer.writeWithoutTransaction { db in
-            try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(TRUNCATE)")
-        }
-        #expect(checkpoint?[0] == 0 as Int64, "a reader kept the WAL pinned: \(String(describing: checkpoint))")
+        try await body(store, user, session, now)
     }
 }
 
