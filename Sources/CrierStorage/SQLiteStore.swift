@@ -1,9 +1,6 @@
 import CrierCore
 import Foundation
 import GRDB
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// The embedded back end: one SQLite file in WAL mode (or memory, for tests).
 public final class SQLiteStore: Store {
@@ -14,24 +11,37 @@ public final class SQLiteStore: Store {
     /// Campaigns created by concurrent requests, stored many to a transaction, each in a savepoint
     /// of its own so that one refused create does not undo the others.
     let creations: GroupCommit<CampaignCreation, [String]>
+    /// Crier's locks beside the file (`DatabaseLockFile`); none for a database in memory.
+    private let lockFile: DatabaseLockFile?
 
     /// Opens (creating if needed) the database file at `path`. A new file is readable by its owner
     /// only (0600): it holds password and token hashes. SQLite gives its WAL and shared-memory files
     /// the database file's permissions.
+    ///
+    /// The store marks the file in use (`DatabaseLockFile`) for as long as it lives; it refuses to
+    /// open while `crier restore` replaces the file.
     public static func open(path: String) throws -> SQLiteStore {
+        let lockFile = try DatabaseLockFile(databasePath: path)
+        do {
+            try lockFile.lock(.inUse, exclusive: false, wait: false)
+        } catch is DatabaseLockFile.Busy {
+            throw DatabaseLockError("A restore is replacing \(path); try again when it has finished")
+        }
         if !FileManager.default.fileExists(atPath: path) {
+            // Nothing has this file open yet (it does not exist), so creating it disturbs no lock.
             FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600])
         }
         let pool = try DatabasePool(path: path, configuration: configuration)
         var readOnly = configuration
         readOnly.readonly = true
-        return SQLiteStore(writer: pool, pointReader: try DatabaseQueue(path: path, configuration: readOnly))
+        return SQLiteStore(
+            writer: pool, pointReader: try DatabaseQueue(path: path, configuration: readOnly), lockFile: lockFile)
     }
 
     /// A private in-memory database, gone when the store is released.
     public static func inMemory() throws -> SQLiteStore {
         let queue = try DatabaseQueue(configuration: configuration)
-        return SQLiteStore(writer: queue, pointReader: queue)
+        return SQLiteStore(writer: queue, pointReader: queue, lockFile: nil)
     }
 
     private static var configuration: Configuration {
@@ -44,9 +54,10 @@ public final class SQLiteStore: Store {
         return configuration
     }
 
-    init(writer: any DatabaseWriter, pointReader: any DatabaseReader) {
+    init(writer: any DatabaseWriter, pointReader: any DatabaseReader, lockFile: DatabaseLockFile?) {
         self.writer = writer
         self.pointReader = pointReader
+        self.lockFile = lockFile
         creations = GroupCommit { [writer] batch in
             if batch.count == 1, let only = batch.first {  // alone: no savepoint (SQLite journals its pages)
                 do {
@@ -74,18 +85,8 @@ public final class SQLiteStore: Store {
     /// reads what is applied and then applies the rest, which two processes must not interleave.
     public func migrate() async throws {
         try await writer.write { _ in }  // opens the file before the migrator looks at it
-        try withFileLock(writer.path) { try SQLiteMigrations.migrator.migrate(writer) }
-    }
-
-    /// Runs `body` holding an exclusive `flock` on the file at `path` (independent of SQLite's own
-    /// locks); a database without a file (in memory) needs none.
-    private func withFileLock<T>(_ path: String, _ body: () throws -> T) throws -> T {
-        let descriptor = Glibc.open(path, O_RDONLY)
-        guard descriptor >= 0 else { return try body() }
-        defer { Glibc.close(descriptor) }
-        flock(descriptor, LOCK_EX)
-        defer { flock(descriptor, LOCK_UN) }
-        return try body()
+        guard let lockFile else { return try SQLiteMigrations.migrator.migrate(writer) }
+        try lockFile.withExclusive(.migrating) { try SQLiteMigrations.migrator.migrate(writer) }
     }
 
     /// A single-statement read of a row or two by index, run on the calling thread: an async read

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CrierCore
 import CrierServer
+import CrierStorage
 import Foundation
 
 /// Runs a command's work, turning what went wrong into one clear line on stderr and exit status 1
@@ -13,6 +14,8 @@ func reportingFailures(_ work: () async throws -> Void) async throws {
     } catch let error as DomainError {
         throw fail(error.message)
     } catch let error as ConfigurationError {
+        throw fail(error.description)
+    } catch let error as DatabaseLockError {
         throw fail(error.description)
     }
 }

@@ -18,18 +18,22 @@ struct DatabaseOptions: ParsableArguments {
         try ServerConfiguration.resolve(database: database).database
     }
 
-    /// The store of an existing database, migrated. A SQLite file that does not exist is an error
-    /// naming the path (a typo must not silently create an empty database beside the real one).
+    /// The store of an existing database, migrated.
     func existingStore() async throws -> any Store {
         let location = try location()
-        if case .sqlite(let path) = location, !FileManager.default.fileExists(atPath: path) {
-            throw ConfigurationError(
-                "No database at \(path); run this where `crier serve` keeps crier.sqlite, pass --database PATH, "
-                    + "or create one with `crier migrate`")
-        }
+        if case .sqlite(let path) = location { try Self.requireFile(path) }
         let store = try openStore(location)
         try await store.migrate()
         return store
+    }
+
+    /// A SQLite file that does not exist is an error naming the path (a typo must not silently
+    /// create an empty database beside the real one).
+    static func requireFile(_ path: String) throws {
+        guard !FileManager.default.fileExists(atPath: path) else { return }
+        throw ConfigurationError(
+            "No database at \(path); run this where `crier serve` keeps crier.sqlite, pass --database PATH, "
+                + "or create one with `crier migrate`")
     }
 }
 
