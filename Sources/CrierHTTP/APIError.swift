@@ -1,7 +1,9 @@
 import CrierCore
 import CrierGateway
+import CrierService
 import Foundation
 import Hummingbird
+import Logging
 import NIOCore
 import NIOHTTP1
 
@@ -32,6 +34,14 @@ public struct APIError: Error, HTTPResponseError, Sendable {
         APIError(status: .unauthorized, code: "unauthorized", message: message)
     }
 
+    /// The database failing: not the caller's fault, worth trying again shortly.
+    static func unavailable(_ failure: StoreUnavailable) -> APIError {
+        APIError(
+            status: .serviceUnavailable, code: "storage_unavailable",
+            message: "The database is unavailable (\(failure.reason)); nothing was changed by this request if it failed "
+                + "before an answer. Try again shortly.", headers: [.retryAfter: "5"])
+    }
+
     public var body: JSONValue {
         var object: [String: JSONValue] = ["error": .string(message), "code": .string(code)]
         if let field { object["field"] = .string(field) }
@@ -42,10 +52,19 @@ public struct APIError: Error, HTTPResponseError, Sendable {
         JSONValue.response(body, status: status, headers: headers)
     }
 
-    /// The API form of any error: domain errors keep their meaning, anything unexpected is a 500 that
-    /// reveals nothing internal.
+    /// The API form of any error: the database failing is a 503 (and noted by `storage` for
+    /// readiness), domain errors keep their meaning, anything unexpected is a 500 that reveals
+    /// nothing internal.
+    public static func from(_ error: any Error, storage: StorageHealth?) -> APIError {
+        if let storage, let unavailable = storage.unavailability(of: error) { return .unavailable(unavailable) }
+        return from(error)
+    }
+
+    /// The API form of an error that is not the database's.
     public static func from(_ error: any Error) -> APIError {
         switch error {
+        case let error as StoreUnavailable:
+            return .unavailable(error)
         case let error as APIError:
             return error
         case let error as CampaignValidationError:
@@ -93,6 +112,15 @@ public struct APIError: Error, HTTPResponseError, Sendable {
         }
     }
 
+    /// Logs what the operator must see: the unexpected (500) and the database failing (503).
+    public func log(_ error: any Error, path: String, logger: Logger) {
+        if status == .internalServerError {
+            logger.error("Unhandled error", metadata: ["path": "\(path)", "error": "\(String(reflecting: error))"])
+        } else if code == "storage_unavailable" {
+            logger.error("Database unavailable", metadata: ["path": "\(path)", "error": "\(message)"])
+        }
+    }
+
     private static func codeName(_ status: HTTPResponse.Status) -> String {
         switch status.code {
         case 404: "not_found"
@@ -106,6 +134,7 @@ public struct APIError: Error, HTTPResponseError, Sendable {
 /// Turns every error into the API's JSON error shape; logs only the unexpected ones. A browser asking
 /// for a page outside `/api` (an unknown address, say) gets `htmlPage`'s answer instead, when given.
 struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
+    let storage: StorageHealth
     let htmlPage: (@Sendable (APIError) -> Response)?
 
     func handle(
@@ -114,11 +143,8 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         do {
             return try await next(request, context)
         } catch {
-            let apiError = APIError.from(error)
-            if apiError.status == .internalServerError {
-                context.logger.error(
-                    "Unhandled error", metadata: ["path": "\(request.uri.path)", "error": "\(String(reflecting: error))"])
-            }
+            let apiError = APIError.from(error, storage: storage)
+            apiError.log(error, path: request.uri.path, logger: context.logger)
             if let htmlPage, Self.wantsPage(request) {
                 var response = htmlPage(apiError)
                 response.headers.append(contentsOf: apiError.headers)

@@ -9,6 +9,7 @@ public struct APIDependencies: Sendable {
     public let store: any Store
     public let gateway: any Gateway
     public let gatewayHealth: GatewayHealth
+    public let storageHealth: StorageHealth
     public let clock: any WallClock
     public let campaigns: CampaignService
     public let sessions: SessionService
@@ -20,13 +21,15 @@ public struct APIDependencies: Sendable {
     public let wakeDispatcher: @Sendable () async -> Void
 
     public init(
-        store: any Store, gateway: any Gateway, gatewayHealth: GatewayHealth, clock: any WallClock,
+        store: any Store, gateway: any Gateway, gatewayHealth: GatewayHealth, storageHealth: StorageHealth,
+        clock: any WallClock,
         campaigns: CampaignService, sessions: SessionService, accounts: AccountService, webhookSecret: String?,
         renderMetrics: @escaping @Sendable () -> String, wakeDispatcher: @escaping @Sendable () async -> Void
     ) {
         self.store = store
         self.gateway = gateway
         self.gatewayHealth = gatewayHealth
+        self.storageHealth = storageHealth
         self.clock = clock
         self.campaigns = campaigns
         self.sessions = sessions
@@ -45,9 +48,9 @@ public func buildRouter(
     htmlErrorPage: (@Sendable (APIError) -> Response)? = nil
 ) -> Router<CrierRequestContext> {
     let router = Router(context: CrierRequestContext.self)
-    router.add(middleware: ErrorMiddleware(htmlPage: htmlErrorPage))
+    router.add(middleware: ErrorMiddleware(storage: dependencies.storageHealth, htmlPage: htmlErrorPage))
     OperationsController(
-        store: dependencies.store, gateway: dependencies.gateway, health: dependencies.gatewayHealth,
+        storage: dependencies.storageHealth, gateway: dependencies.gateway, health: dependencies.gatewayHealth,
         renderMetrics: dependencies.renderMetrics
     ).addRoutes(to: router)
     WebhookController(

@@ -1,11 +1,11 @@
 import CrierGateway
-import CrierStorage
+import CrierService
 import Foundation
 import Hummingbird
 
 /// Health probes and the API description; no authentication.
 struct OperationsController<Context: RequestContext> {
-    let store: any Store
+    let storage: StorageHealth
     let gateway: any Gateway
     let health: GatewayHealth
     let renderMetrics: @Sendable () -> String
@@ -21,10 +21,10 @@ struct OperationsController<Context: RequestContext> {
         }
     }
 
-    /// 200 when the database and the gateway both answer (and accept our credentials), else 503 naming
-    /// what failed.
+    /// 200 when the database takes a write (and met no failure lately) and the gateway answers (and
+    /// accepts our credentials), else 503 naming what failed.
     @Sendable func ready(_ request: Request, context: Context) async throws -> Response {
-        let database = await Self.check { try await store.ping() }
+        let database = await storage.check()
         var gatewayCheck = await Self.check { try await gateway.checkHealth() }
         if gatewayCheck == nil, health.credentialsRefused != nil { gatewayCheck = "credentials refused" }
         let ok = database == nil && gatewayCheck == nil

@@ -156,6 +156,14 @@ enum PostgresMigrations {
             "0002-one-time-index-per-pending-message",
             ["DROP INDEX messages_pending_scheduled"]
         ),
+        (
+            // Readiness writes this one row: a server that answers reads but takes no write is not ready.
+            "0003-health-probe",
+            [
+                "CREATE TABLE health_probe (id INT PRIMARY KEY CHECK (id = 1), checked_at BIGINT NOT NULL)",
+                "INSERT INTO health_probe (id, checked_at) VALUES (1, 0)",
+            ]
+        ),
     ]
 
     /// Applies every migration not applied yet; returns their names.

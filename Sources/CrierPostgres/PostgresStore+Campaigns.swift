@@ -7,7 +7,7 @@ extension PostgresStore {
     public func createCampaigns(
         ownerId: Int64, sessionIdOrName: String, _ campaigns: [NewCampaign], at: Date
     ) async throws -> [String] {
-        try await transaction { connection in
+        try await transaction { [self] connection in
             guard
                 let sessionRow = try await connection.rows(
                     """
@@ -47,7 +47,7 @@ extension PostgresStore {
     public func replaceSchedule(
         campaignId: String, ownerId: Int64, settings s: CampaignSettings, messages: [PlannedMessage], at: Date
     ) async throws {
-        try await transaction { connection in
+        try await transaction { [self] connection in
             guard
                 let row = try await connection.rows(
                     """
@@ -86,7 +86,7 @@ extension PostgresStore {
     }
 
     public func deleteCampaign(campaignId: String, ownerId: Int64, at: Date) async throws {
-        try await transaction { connection in
+        try await transaction { [self] connection in
             guard
                 let row = try await connection.rows(
                     """

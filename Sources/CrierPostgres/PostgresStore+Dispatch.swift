@@ -9,13 +9,13 @@ extension PostgresStore {
         let statement = PreparedStatements.ClaimDue(
             now: now.millis, limit: Int64(limit), owner: owner, leaseUntil: leaseUntil.millis)
         var claims: [ClaimedMessage] = []
-        for try await claim in try await client.execute(statement, logger: logger) { claims.append(claim) }
+        for claim in try await execute(statement) { claims.append(claim) }
         return claims.sorted { ($0.scheduledAt, $0.id) < ($1.scheduledAt, $1.id) }
     }
 
     public func renewClaims(owner: String, until: Date, except: [Int64]) async throws {
         try await retryingConflicts {
-            _ = try await client.query(
+            _ = try await query(
                 """
                 WITH locked AS MATERIALIZED (
                     SELECT id FROM messages
@@ -25,7 +25,7 @@ extension PostgresStore {
                 UPDATE messages m SET lease_expires_at = \(until.millis) FROM locked WHERE m.id = locked.id
                 """,
                 logger: logger
-            ).collect()
+            )
         }
     }
 
@@ -37,7 +37,7 @@ extension PostgresStore {
     public func recordOutcomes(_ records: [OutcomeRecord]) async throws -> [Bool] {
         guard !records.isEmpty else { return [] }
         let batch = String(decoding: try JSONEncoder().encode(records.map(OutcomeRow.init)), as: UTF8.self)
-        return try await retryingConflicts { try await transaction { connection in
+        return try await retryingConflicts { try await transaction { [self] connection in
             let statement = PreparedStatements.RecordOutcomes(batch: batch)
             var rows: [PreparedStatements.RecordOutcomes.Row] = []
             // Not prepared: a generic plan, made while few rows are 'sending', walks every claim held.
@@ -66,7 +66,7 @@ extension PostgresStore {
         let updated = try await retryingConflicts {
             var updated = Set<Int64>()
             // Not prepared: a generic plan, made while few rows are 'sending', walks every claim held.
-            for try await row in try await client.query(statement.query, logger: logger) {
+            for row in try await query(statement.query, logger: logger) {
                 updated.insert(try statement.decodeRow(row))
             }
             return updated
@@ -97,7 +97,7 @@ extension PostgresStore {
     public func releaseClaims(_ claims: [ClaimedMessage], owner: String) async throws {
         guard !claims.isEmpty else { return }
         try await retryingConflicts {
-            _ = try await client.query(
+            _ = try await query(
                 """
                 WITH locked AS MATERIALIZED (
                     SELECT id FROM messages WHERE id = ANY(\(claims.map(\.id))::bigint[]) ORDER BY id FOR UPDATE
@@ -108,7 +108,7 @@ extension PostgresStore {
                 WHERE m.id = released.id AND locked.id = released.id AND m.claim_token = released.token
                     AND m.status = 'sending' AND m.lease_owner = \(owner)
                 """, logger: logger
-            ).collect()
+            )
         }
     }
 
@@ -155,14 +155,14 @@ extension PostgresStore {
     }
 
     public func nextDueAt() async throws -> Date? {
-        for try await due in try await client.execute(PreparedStatements.NextDue(), logger: logger) {
+        for due in try await execute(PreparedStatements.NextDue()) {
             return due.map(Date.init(millis:))
         }
         return nil
     }
 
     public func recordWebhookEvent(id: String, now: Date, retention: TimeInterval) async throws -> Bool {
-        try await transaction { connection in
+        try await transaction { [self] connection in
             try await connection.query(
                 "DELETE FROM webhook_events WHERE received_at < \(now.addingTimeInterval(-retention).millis)", logger: logger)
             let inserted = try await connection.rows(
@@ -177,7 +177,7 @@ extension PostgresStore {
     @discardableResult
     public func recordAck(session: String, rawMessageId: String, level: AckLevel, at: Date) async throws -> Bool {
         guard level >= .device else { return false }
-        return try await transaction { connection in
+        return try await transaction { [self] connection in
             let known = try await connection.rows(
                 """
                 SELECT 1 FROM messages m JOIN campaigns c ON c.id = m.campaign_id
@@ -201,7 +201,7 @@ extension PostgresStore {
     }
 
     public func recordSessionStatus(name: String, status: String, at: Date) async throws {
-        try await client.query(
+        try await query(
             "UPDATE whatsapp_sessions SET gateway_status = \(status), gateway_status_at = \(at.millis) WHERE name = \(name)",
             logger: logger)
     }

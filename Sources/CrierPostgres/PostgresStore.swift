@@ -58,17 +58,79 @@ public final class PostgresStore: Store {
     }
 
     public func ping() async throws {
-        try await client.query("SELECT 1", logger: logger)
+        try await query("UPDATE health_probe SET checked_at = checked_at + 1 WHERE id = 1", logger: logger)
+    }
+
+    /// The errors that say PostgreSQL itself is failing, not the request: no connection, or the
+    /// server's classes 08 (connection), 53 (out of disk, memory or connections), 57 (shut down,
+    /// starting), 58 (system I/O), XX (internal, damaged data) and 25006 (a read-only server).
+    public func unavailability(of error: any Error) -> StoreUnavailable? {
+        if let unavailable = error as? StoreUnavailable { return unavailable }
+        if let error = error as? PostgresUnavailable { return StoreUnavailable("PostgreSQL is unreachable: \(error.reason)") }
+        guard let error = error as? PSQLError else { return nil }
+        guard let state = error.serverInfo?[.sqlState] else {
+            let noConnection: [PSQLError.Code] = [
+                .connectionError, .serverClosedConnection, .clientClosedConnection, .uncleanShutdown, .poolClosed,
+                .sslUnsupported, .failedToAddSSLHandler,
+            ]
+            return noConnection.contains(error.code) ? StoreUnavailable("PostgreSQL is unreachable: \(error.plainReason)") : nil
+        }
+        if state == "53100" { return StoreUnavailable("PostgreSQL's disk is full") }
+        if state == "25006" { return StoreUnavailable("PostgreSQL is read-only") }
+        if ["08", "53", "57", "58", "XX"].contains(String(state.prefix(2))) {
+            return StoreUnavailable("PostgreSQL is failing: \(error.plainReason)")
+        }
+        return nil
     }
 
     /// A transaction on one pooled connection; the body's own error (a domain error) comes out as
     /// itself, rolled back.
-    func transaction<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
-        do {
-            return try await client.withTransaction(logger: logger) { connection in try await body(connection) }
-        } catch let error as PostgresTransactionError {
-            if let closureError = error.closureError { throw closureError }
-            throw error
+    func transaction<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        try await bounded { [client, logger] in
+            do {
+                return try await client.withTransaction(logger: logger) { connection in try await body(connection) }
+            } catch let error as PostgresTransactionError {
+                if let closureError = error.closureError { throw closureError }
+                throw error
+            }
+        }
+    }
+
+    /// Every row of one statement run outside a transaction.
+    @discardableResult
+    func query(_ query: PostgresQuery, logger: Logger) async throws -> [PostgresRow] {
+        try await bounded { [client] in try await client.query(query, logger: logger).collect() }
+    }
+
+    /// Every row of one prepared statement.
+    func execute<Statement: PostgresPreparedStatement>(_ statement: Statement) async throws -> [Statement.Row]
+    where Statement.Row: Sendable {
+        try await bounded { [client, logger] in
+            var rows: [Statement.Row] = []
+            for try await row in try await client.execute(statement, logger: logger) { rows.append(row) }
+            return rows
+        }
+    }
+
+    /// How long one operation may take, a pooled connection included, before it fails as the
+    /// database being unavailable: with the server gone, the pool would keep a request waiting for
+    /// a connection for as long as the server stays away.
+    static let operationDeadline: Duration = .seconds(10)
+
+    /// Runs `operation`, cancelled (the pool gives up waiting for a connection, a query is cancelled
+    /// at the server) after `operationDeadline`.
+    func bounded<T: Sendable>(_ operation: @escaping @Sendable () async throws -> T) async throws -> T {
+        try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask { try await operation() }
+            group.addTask {
+                try await Task.sleep(for: Self.operationDeadline)
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let value = first else {
+                throw StoreUnavailable("PostgreSQL did not answer within \(Self.operationDeadline)")
+            }
+            return value
         }
     }
 
@@ -89,7 +151,7 @@ public final class PostgresStore: Store {
 
     /// Every row of a query run outside a transaction.
     func rows(_ query: PostgresQuery) async throws -> [PostgresRandomAccessRow] {
-        try await client.query(query, logger: logger).collect().map { $0.makeRandomAccess() }
+        try await self.query(query, logger: logger).map { $0.makeRandomAccess() }
     }
 
     // MARK: Accounts
@@ -125,7 +187,7 @@ public final class PostgresStore: Store {
     }
 
     public func setAccess(_ access: UserAccess, userId: Int64) async throws -> Bool {
-        try await transaction { connection in
+        try await transaction { [self] connection in
             let found = try await connection.rows(
                 "UPDATE users SET access = \(access.rawValue) WHERE id = \(userId) RETURNING id", logger: logger)
             if access != .active {
@@ -136,7 +198,7 @@ public final class PostgresStore: Store {
     }
 
     public func deleteUser(userId: Int64) async throws {
-        try await transaction { connection in
+        try await transaction { [self] connection in
             try await connection.query(
                 """
                 DELETE FROM message_attempts WHERE message_id IN
@@ -161,7 +223,7 @@ public final class PostgresStore: Store {
 
     public func addAPIToken(userId: Int64, label: String?, tokenHash: String, at: Date) async throws -> String {
         let publicId = String(UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(16))
-        try await client.query(
+        try await query(
             """
             INSERT INTO api_tokens (public_id, user_id, label, token_hash, created_at)
             VALUES (\(publicId), \(userId), \(label), \(tokenHash), \(at.millis))
@@ -180,7 +242,7 @@ public final class PostgresStore: Store {
         // Noted at most once a minute, so authentication stays a read.
         if (lastUsed ?? .min) < at.millis - 60_000 {
             let tokenRow = try row["token_row"].decode(Int64.self)
-            try await client.query(
+            try await query(
                 "UPDATE api_tokens SET last_used_at = \(at.millis) WHERE id = \(tokenRow)", logger: logger)
         }
         return try User(row)
@@ -200,7 +262,7 @@ public final class PostgresStore: Store {
     }
 
     public func createWebSession(userId: Int64, tokenHash: String, expiresAt: Date, at: Date) async throws {
-        try await transaction { connection in
+        try await transaction { [self] connection in
             try await connection.query("DELETE FROM web_sessions WHERE expires_at <= \(at.millis)", logger: logger)
             try await connection.query(
                 """
@@ -220,7 +282,7 @@ public final class PostgresStore: Store {
     }
 
     public func deleteWebSession(tokenHash: String) async throws {
-        try await client.query("DELETE FROM web_sessions WHERE token_hash = \(tokenHash)", logger: logger)
+        try await query("DELETE FROM web_sessions WHERE token_hash = \(tokenHash)", logger: logger)
     }
 
     // MARK: WhatsApp sessions

@@ -94,7 +94,8 @@ func makeComponents(
         store: store, gateway: gateway, clock: clock, configuration: configuration.dispatcher, health: health,
         metrics: DispatchMetrics(registry: registry), wakeUp: wakeUp, logger: logger)
     let dependencies = APIDependencies(
-        store: store, gateway: gateway, gatewayHealth: health, clock: clock,
+        store: store, gateway: gateway, gatewayHealth: health, storageHealth: StorageHealth(store: store, clock: clock),
+        clock: clock,
         campaigns: CampaignService(
             store: store, clock: clock, validator: CampaignValidator(defaultTimeZone: configuration.defaultTimeZone),
             onScheduleChange: { await store.changes.announce(.scheduleChanged(earliestDue: $0)) }),
@@ -116,7 +117,7 @@ func makeDashboard(
     let dependencies = components.dependencies
     return Dashboard(
         accounts: dependencies.accounts, campaigns: dependencies.campaigns, sessions: dependencies.sessions,
-        throttle: SignInThrottle(clock: clock), renderer: try await PageRenderer.load(), assets: try DashboardAssets.load(),
+        throttle: SignInThrottle(clock: clock), storage: dependencies.storageHealth, renderer: try await PageRenderer.load(), assets: try DashboardAssets.load(),
         clock: clock, isConsoleGateway: components.gateway is ConsoleGateway,
         defaultTimeZone: configuration.defaultTimeZone, publicURL: configuration.publicURL)
 }

@@ -178,6 +178,13 @@ enum SQLiteMigrations {
                 CREATE INDEX campaigns_unstaged ON campaigns(unstaged_from) WHERE unstaged_from IS NOT NULL;
                 """)
         }
+        migrator.registerMigration("0008-health-probe") { db in
+            // Readiness writes this one row: a database that answers reads but takes no write is not ready.
+            try db.execute(sql: """
+                CREATE TABLE health_probe (id INTEGER PRIMARY KEY CHECK (id = 1), checked_at INTEGER NOT NULL);
+                INSERT INTO health_probe (id, checked_at) VALUES (1, 0);
+                """)
+        }
         return migrator
     }
 }

@@ -123,7 +123,9 @@ public final class SQLiteStore: Store {
         "SELECT \(WhatsAppSession.columns) FROM whatsapp_sessions WHERE \(WhatsAppSession.ownersByIdOrName)"
 
     public func ping() async throws {
-        _ = try await writer.read { db in try Int.fetchOne(db, sql: "SELECT 1") }
+        try await transaction { db in
+            try db.execute(sql: "UPDATE health_probe SET checked_at = checked_at + 1 WHERE id = 1")
+        }
     }
 
     /// A write transaction that takes the write lock at once, so a read-then-write never races

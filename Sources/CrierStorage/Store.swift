@@ -8,8 +8,11 @@ import Foundation
 public protocol Store: DispatchStore {
     /// Applies pending migrations; safe to call on every start.
     func migrate() async throws
-    /// Proves the database answers (readiness).
+    /// Proves the database takes a write (readiness): a one-row update, committed.
     func ping() async throws
+    /// `error` as the database failing (a full disk, a damaged file, an unreachable server), or
+    /// `nil` when it is about the request itself.
+    func unavailability(of error: any Error) -> StoreUnavailable?
 
     // MARK: Accounts
     func createUser(

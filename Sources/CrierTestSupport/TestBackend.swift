@@ -59,7 +59,7 @@ public enum TestBackend: String, CaseIterable, Sendable, CustomStringConvertible
     public static func removeDatabase(at location: String) {
         guard location.hasPrefix("sqlite:") else { return }
         let path = String(location.dropFirst("sqlite:".count))
-        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: path + suffix) }
+        for suffix in ["", "-wal", "-shm", ".lock"] { try? FileManager.default.removeItem(atPath: path + suffix) }
     }
 
     /// A fresh, migrated store.

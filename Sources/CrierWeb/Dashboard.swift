@@ -11,6 +11,8 @@ public struct Dashboard: Sendable {
     let campaigns: CampaignService
     let sessions: SessionService
     let throttle: SignInThrottle
+    /// Notes the database failing for readiness; its errors become 503 pages.
+    let storage: StorageHealth
     let renderer: PageRenderer
     let assets: DashboardAssets
     let clock: any WallClock
@@ -21,13 +23,14 @@ public struct Dashboard: Sendable {
 
     public init(
         accounts: AccountService, campaigns: CampaignService, sessions: SessionService, throttle: SignInThrottle,
-        renderer: PageRenderer, assets: DashboardAssets, clock: any WallClock, isConsoleGateway: Bool,
+        storage: StorageHealth, renderer: PageRenderer, assets: DashboardAssets, clock: any WallClock, isConsoleGateway: Bool,
         defaultTimeZone: String, publicURL: String?
     ) {
         self.accounts = accounts
         self.campaigns = campaigns
         self.sessions = sessions
         self.throttle = throttle
+        self.storage = storage
         self.renderer = renderer
         self.assets = assets
         self.clock = clock

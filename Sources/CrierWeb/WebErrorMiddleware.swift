@@ -19,11 +19,8 @@ struct WebErrorMiddleware: RouterMiddleware {
         } catch let error as WebError {
             return errorPage(status: error.status, message: error.message, context: context)
         } catch {
-            let apiError = APIError.from(error)
-            if apiError.status == .internalServerError {
-                context.logger.error(
-                    "Unhandled error", metadata: ["path": "\(request.uri.path)", "error": "\(String(reflecting: error))"])
-            }
+            let apiError = APIError.from(error, storage: dashboard.storage)
+            apiError.log(error, path: request.uri.path, logger: context.logger)
             return errorPage(status: apiError.status, message: apiError.message, context: context)
         }
     }

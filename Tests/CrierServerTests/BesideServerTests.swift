@@ -151,8 +151,8 @@ struct BesideServerTests {
         for path in ["/usr/bin/sqlite3", "/usr/local/bin/sqlite3"] where FileManager.default.isExecutableFile(atPath: path) {
             return path
         }
-        if ProcessInfo.processInfo.environment["CRIER_REQUIRE_SQLITE3"] == "1" {
-            throw ProcessError("sqlite3 is required (CRIER_REQUIRE_SQLITE3=1) but not installed")
+        if ProcessInfo.processInfo.environment["CRIER_REQUIRE_SYSTEM_TOOLS"] == "1" {
+            throw ProcessError("sqlite3 is required (CRIER_REQUIRE_SYSTEM_TOOLS=1) but not installed")
         }
         print("sqlite3 is not installed: the sqlite3 .backup and VACUUM INTO steps are skipped")
         return nil
