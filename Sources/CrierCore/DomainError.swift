@@ -6,6 +6,8 @@ public enum DomainError: Error, Hashable, Sendable {
     case forbidden(code: String, message: String)
     /// A request parameter that is not the caller's to use (a cursor from elsewhere).
     case invalid(field: String, code: String, message: String)
+    /// More than the user may keep (`UserQuota`); `isSize` when it is bytes rather than a count.
+    case overQuota(code: String, message: String, isSize: Bool)
 
     public static let campaignNotFound = DomainError.notFound(
         code: "campaign_not_found", message: "Campaign not found or access denied")
@@ -19,6 +21,8 @@ public enum DomainError: Error, Hashable, Sendable {
         code: "session_name_taken", message: "A session with this name is registered by another user")
     public static let emailTaken = DomainError.conflict(
         code: "email_taken", message: "A user with this email already exists")
+    public static let signUpsClosed = DomainError.conflict(
+        code: "sign_ups_closed", message: "Many accounts are waiting for approval already; try again once an administrator has seen them")
     public static let userNotFound = DomainError.notFound(code: "user_not_found", message: "No user with this email")
     public static let accountNotFound = DomainError.notFound(code: "user_not_found", message: "No such user")
     public static let adminOnly = DomainError.forbidden(code: "admin_only", message: "Only an administrator can do this")
@@ -34,10 +38,18 @@ public enum DomainError: Error, Hashable, Sendable {
                 + "an administrator can register it")
     }
 
+    public var code: String {
+        switch self {
+        case .notFound(let code, _), .conflict(let code, _), .forbidden(let code, _), .invalid(_, let code, _),
+            .overQuota(let code, _, _):
+            code
+        }
+    }
+
     public var message: String {
         switch self {
         case .notFound(_, let message), .conflict(_, let message), .forbidden(_, let message),
-            .invalid(_, _, let message):
+            .invalid(_, _, let message), .overQuota(_, let message, _):
             message
         }
     }

@@ -16,8 +16,9 @@ public struct WAHAWebhookEvent: Sendable, Hashable {
 
     /// The envelope's id (`evt_…`), for de-duplication of WAHA's retries.
     public let id: String
-    /// When WAHA says the event happened; `nil` when the envelope carries no timestamp.
-    public let timestamp: Date?
+    /// When WAHA says the event happened. Required: stamping an event with Crier's own clock
+    /// instead would put a read receipt before the delivery it follows.
+    public let timestamp: Date
     public let kind: Kind
 
     /// Why a body is not a webhook Crier can read.
@@ -39,12 +40,13 @@ public struct WAHAWebhookEvent: Sendable, Hashable {
         guard let event = envelope["event"] as? String else {
             throw DecodingError(description: "A WAHA webhook needs an event name (event)")
         }
-        var timestamp: Date?
-        if let value = envelope["timestamp"], !(value is NSNull) {
-            guard let number = value as? NSNumber, let date = instant(milliseconds: number.doubleValue) else {
-                throw DecodingError(description: "timestamp must be milliseconds since 1970, before year 2200")
-            }
-            timestamp = date
+        guard let value = envelope["timestamp"], !(value is NSNull) else {
+            throw DecodingError(description: "A WAHA webhook needs the time of its event (timestamp, milliseconds since 1970)")
+        }
+        guard let number = value as? NSNumber, String(cString: number.objCType) != "c",
+            let timestamp = instant(milliseconds: number.doubleValue)
+        else {
+            throw DecodingError(description: "timestamp must be milliseconds since 1970, before year 2200")
         }
         let payload = envelope["payload"] as? [String: Any] ?? [:]
         let session = envelope["session"] as? String

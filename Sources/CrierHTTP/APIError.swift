@@ -75,6 +75,8 @@ public struct APIError: Error, HTTPResponseError, Sendable {
             case .conflict(let code, let message): return APIError(status: .conflict, code: code, message: message)
             case .forbidden(let code, let message): return APIError(status: .forbidden, code: code, message: message)
             case .invalid(let field, let code, let message): return .invalid(message, field: field, code: code)
+            case .overQuota(let code, let message, let isSize):
+                return APIError(status: isSize ? .contentTooLarge : .tooManyRequests, code: code, message: message)
             }
         case let failure as GatewayFailure:
             return gatewayError(failure)

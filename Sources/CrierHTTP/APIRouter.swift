@@ -19,12 +19,15 @@ public struct APIDependencies: Sendable {
     public let renderMetrics: @Sendable () -> String
     /// Wakes the dispatchers (a session came back).
     public let wakeDispatcher: @Sendable () async -> Void
+    /// Reverse proxies whose `X-Forwarded-For` is believed.
+    public let trustedProxies: [IPNetwork]
 
     public init(
         store: any Store, gateway: any Gateway, gatewayHealth: GatewayHealth, storageHealth: StorageHealth,
         clock: any WallClock,
         campaigns: CampaignService, sessions: SessionService, accounts: AccountService, webhookSecret: String?,
-        renderMetrics: @escaping @Sendable () -> String, wakeDispatcher: @escaping @Sendable () async -> Void
+        renderMetrics: @escaping @Sendable () -> String, wakeDispatcher: @escaping @Sendable () async -> Void,
+        trustedProxies: [IPNetwork] = []
     ) {
         self.store = store
         self.gateway = gateway
@@ -37,6 +40,7 @@ public struct APIDependencies: Sendable {
         self.webhookSecret = webhookSecret
         self.renderMetrics = renderMetrics
         self.wakeDispatcher = wakeDispatcher
+        self.trustedProxies = trustedProxies
     }
 }
 
@@ -49,6 +53,7 @@ public func buildRouter(
 ) -> Router<CrierRequestContext> {
     let router = Router(context: CrierRequestContext.self)
     router.add(middleware: ErrorMiddleware(storage: dependencies.storageHealth, htmlPage: htmlErrorPage))
+    router.add(middleware: ClientAddressMiddleware(trustedProxies: dependencies.trustedProxies))
     OperationsController(
         storage: dependencies.storageHealth, gateway: dependencies.gateway, health: dependencies.gatewayHealth,
         renderMetrics: dependencies.renderMetrics

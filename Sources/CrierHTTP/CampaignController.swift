@@ -16,6 +16,17 @@ struct CampaignController {
     /// smaller: one request's work and answer stay bounded.
     static let maxPageSizeWithMessages = 10
 
+    /// A campaign's public id: a lower-case UUID (`RandomPublicId`), the only thing a cursor can be.
+    static func isCampaignId(_ text: String) -> Bool {
+        let bytes = Array(text.utf8)
+        guard bytes.count == 36 else { return false }
+        return bytes.enumerated().allSatisfy { index, byte in
+            [8, 13, 18, 23].contains(index)
+                ? byte == UInt8(ascii: "-")
+                : (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains(byte)
+        }
+    }
+
     func addRoutes(to group: RouterGroup<Context>) {
         group.post(use: create)
         group.get(use: listActive)
@@ -92,7 +103,7 @@ struct CampaignController {
             limit = value
         }
         let cursor = query.get("cursor")
-        if let cursor, cursor.isEmpty || cursor.utf8.count > 64 {
+        if let cursor, !Self.isCampaignId(cursor) {
             throw APIError.invalid("cursor must be a value returned in X-Next-Cursor", field: "cursor")
         }
         let page = try await campaigns.campaigns(

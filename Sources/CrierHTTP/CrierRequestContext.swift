@@ -6,13 +6,17 @@ import NIOCore
 public struct CrierRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     public var user: User?
-    /// The peer's IP address (sign-in throttling, the first-run setup's localhost check); `nil` when
-    /// the connection has none (an in-process test client).
+    /// The peer's IP address (the first-run setup's localhost check); `nil` when the connection has
+    /// none (an in-process test client).
     public let remoteAddress: String?
+    /// Who the client is for throttling: the peer, or the address a trusted proxy forwarded for
+    /// (`ClientAddressMiddleware`).
+    public var clientAddress: String?
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         remoteAddress = source.channel.remoteAddress?.ipAddress
+        clientAddress = remoteAddress
     }
 
     /// The largest request body accepted (413 above it). A 2000-part sequence of long messages fits.

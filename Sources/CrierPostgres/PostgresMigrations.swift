@@ -164,6 +164,26 @@ enum PostgresMigrations {
                 "INSERT INTO health_probe (id, checked_at) VALUES (1, 0)",
             ]
         ),
+        (
+            // What each user stores, kept with every create, edit and delete (`UserQuota`); counted
+            // once here for what is stored already.
+            "0004-user-usage",
+            [
+                """
+                ALTER TABLE users ADD COLUMN campaigns_open BIGINT NOT NULL DEFAULT 0,
+                    ADD COLUMN messages_stored BIGINT NOT NULL DEFAULT 0, ADD COLUMN bytes_stored BIGINT NOT NULL DEFAULT 0
+                """,
+                """
+                UPDATE users SET
+                    campaigns_open = (SELECT COUNT(*) FROM campaigns c WHERE c.owner_id = users.id AND c.deleted_at IS NULL),
+                    messages_stored = (SELECT COUNT(*) FROM messages m JOIN campaigns c ON c.id = m.campaign_id
+                        WHERE c.owner_id = users.id),
+                    bytes_stored = (SELECT COALESCE(SUM(octet_length(m.content)), 0) FROM messages m
+                            JOIN campaigns c ON c.id = m.campaign_id WHERE c.owner_id = users.id)
+                        + (SELECT COALESCE(SUM(octet_length(template)), 0) FROM campaigns c WHERE c.owner_id = users.id)
+                """,
+            ]
+        ),
     ]
 
     /// Applies every migration not applied yet; returns their names.

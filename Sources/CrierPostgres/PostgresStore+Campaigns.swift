@@ -38,8 +38,39 @@ extension PostgresStore {
                     campaign.messages, campaignRowId: try row["id"].decode(Int64.self), version: 1, at: at, connection, logger)
                 ids.append(publicId)
             }
+            try await charge(
+                campaigns.map { UserQuota.Usage(template: $0.settings.template, messages: $0.messages.lazy.map(\.content), opensCampaign: true) },
+                ownerId: ownerId, connection)
             return ids
         }
+    }
+
+    /// Adds what new schedules store to their owner's usage, or throws `DomainError.overQuota`,
+    /// rolling the transaction back, when the sum passes `quota`. Last in its transaction: the
+    /// user's row stays locked only from here to the commit.
+    func charge(_ schedules: [UserQuota.Usage], ownerId: Int64, _ connection: PostgresConnection) async throws {
+        var adding = UserQuota.Usage(campaigns: 0, messages: 0, bytes: 0)
+        for usage in schedules {
+            adding.campaigns += usage.campaigns
+            adding.messages += usage.messages
+            adding.bytes += usage.bytes
+        }
+        guard
+            let row = try await connection.rows(
+                """
+                UPDATE users SET campaigns_open = campaigns_open + \(Int64(adding.campaigns)),
+                    messages_stored = messages_stored + \(Int64(adding.messages)), bytes_stored = bytes_stored + \(Int64(adding.bytes))
+                WHERE id = \(ownerId) RETURNING campaigns_open, messages_stored, bytes_stored
+                """, logger: logger
+            ).first
+        else { throw DomainError.userNotFound }
+        let campaigns = try row["campaigns_open"].decode(Int64.self)
+        let messages = try row["messages_stored"].decode(Int64.self)
+        let bytes = try row["bytes_stored"].decode(Int64.self)
+        let current = UserQuota.Usage(
+            campaigns: Int(campaigns) - adding.campaigns, messages: Int(messages) - adding.messages,
+            bytes: Int(bytes) - adding.bytes)
+        if let excess = quota.excess(current: current, adding: adding) { throw excess }
     }
 
     /// Pending messages are cancelled first (locking them), and only then is the campaign checked
@@ -82,6 +113,9 @@ extension PostgresStore {
                 WHERE id = \(rowId)
                 """, logger: logger)
             try await Self.insert(messages, campaignRowId: rowId, version: version, at: at, connection, logger)
+            try await charge(
+                [UserQuota.Usage(template: s.template, messages: messages.lazy.map(\.content), opensCampaign: false)],
+                ownerId: ownerId, connection)
         }
     }
 
@@ -98,6 +132,8 @@ extension PostgresStore {
             let rowId = try row["id"].decode(Int64.self)
             try await connection.query(
                 "UPDATE campaigns SET deleted_at = \(at.millis), updated_at = \(at.millis) WHERE id = \(rowId)", logger: logger)
+            try await connection.query(
+                "UPDATE users SET campaigns_open = campaigns_open - 1 WHERE id = \(ownerId)", logger: logger)
             try await connection.query(
                 """
                 WITH locked AS MATERIALIZED (  -- in id order, as the dispatcher's writes: no deadlock with them

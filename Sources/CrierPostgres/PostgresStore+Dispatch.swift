@@ -83,8 +83,9 @@ extension PostgresStore {
         let skew = Int64(StoreRules.receiptClockSkew * 1000)
         let updated = try await connection.rows(
             """
-            UPDATE messages SET delivered_at = COALESCE(delivered_at, \(at.millis)),
-                read_at = CASE WHEN \(level >= .read) THEN COALESCE(read_at, \(at.millis)) ELSE read_at END
+            UPDATE messages SET delivered_at = COALESCE(delivered_at, GREATEST(\(at.millis), sent_at)),
+                read_at = CASE WHEN \(level >= .read)
+                    THEN COALESCE(read_at, GREATEST(\(at.millis), sent_at, delivered_at)) ELSE read_at END
             WHERE status = 'sent' AND sent_at - \(skew) <= \(at.millis)
                 AND (\(messageId)::bigint IS NULL OR id = \(messageId))
                 AND (\(rawId)::text IS NULL OR (gateway_raw_id = \(rawId) AND campaign_id IN

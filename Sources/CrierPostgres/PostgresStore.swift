@@ -15,23 +15,28 @@ public final class PostgresStore: Store {
     private let runner: Task<Void, Never>
     public let changes: any ChangeFeed
     let url: PostgresURL
+    /// What each user may keep; creates and edits beyond it are refused in their transaction.
+    let quota: UserQuota
     /// Where it connects, without the password (error messages).
     var address: String { url.redacted }
 
     /// Connects lazily: the pool opens connections when the first query needs one. The pool's own
     /// logging is kept to errors: a failure reaches the caller as a thrown error instead.
-    public init(url: PostgresURL, logger: Logger = Logger(label: "crier.postgres")) throws {
+    public init(url: PostgresURL, quota: UserQuota = .unlimited, logger: Logger = Logger(label: "crier.postgres")) throws {
         var poolLogger = logger
         poolLogger.logLevel = .error
         let client = PostgresClient(configuration: try url.clientConfiguration(), backgroundLogger: poolLogger)
         self.client = client
         self.logger = logger
         self.url = url
+        self.quota = quota
         changes = PostgresChangeFeed(client: client, logger: logger)
         runner = Task { await client.run() }
     }
 
-    public static func open(url: String) throws -> PostgresStore { try PostgresStore(url: PostgresURL(url)) }
+    public static func open(url: String, quota: UserQuota = .unlimited) throws -> PostgresStore {
+        try PostgresStore(url: PostgresURL(url), quota: quota)
+    }
 
     /// Closes the pool's connections.
     public func close() { runner.cancel() }

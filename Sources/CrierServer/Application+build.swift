@@ -11,13 +11,13 @@ import Logging
 import Prometheus
 import ServiceLifecycle
 
-/// Opens the configured database (without migrating it).
-public func openStore(_ location: DatabaseLocation) throws -> any Store {
+/// Opens the configured database (without migrating it); `quota` is what each user may keep.
+public func openStore(_ location: DatabaseLocation, quota: UserQuota = .unlimited) throws -> any Store {
     switch location {
     case .sqlite(let path):
-        return try SQLiteStore.open(path: path)
+        return try SQLiteStore.open(path: path, quota: quota)
     case .postgres(let url):
-        return try PostgresStore.open(url: url)
+        return try PostgresStore.open(url: url, quota: quota)
     }
 }
 
@@ -37,7 +37,7 @@ struct ServerComponents {
 public func buildApplication(
     _ configuration: ServerConfiguration, clock: any WallClock = SystemWallClock(), logger: Logger
 ) async throws -> some ApplicationProtocol {
-    let store = try openStore(configuration.database)
+    let store = try openStore(configuration.database, quota: configuration.userQuota)
     try await store.migrate()
     let components = makeComponents(configuration, store: store, clock: clock, logger: logger)
     let dashboard = try await makeDashboard(configuration, components: components, clock: clock)
@@ -55,13 +55,21 @@ public func buildApplication(
     }
     let serverStarted = StartGate()
     let guardTimeouts = ConnectionGuard.Timeouts(
-        headTimeout: configuration.requestHeadTimeout, bodyTimeout: configuration.requestBodyTimeout)
+        headTimeout: configuration.requestHeadTimeout, requestTimeout: configuration.requestTimeout)
+    let admission = ConnectionAdmission(
+        limits: .init(
+            regular: configuration.maxConnections, reserve: configuration.reservedLocalConnections,
+            perAddress: configuration.maxConnectionsPerAddress),
+        trustedProxies: configuration.trustedProxies)
     return Application(
         router: buildRouter(components.dependencies, mount: dashboard.addRoutes, htmlErrorPage: dashboard.errorPage),
-        server: .http1(configuration: .init(additionalChannelHandlers: [ConnectionGuard(timeouts: guardTimeouts)])),
+        server: .http1(
+            configuration: .init(
+                additionalChannelHandlers: [ConnectionGuard(timeouts: guardTimeouts, admission: admission)])),
         configuration: .init(
             address: .hostname(configuration.host, port: configuration.port), serverName: "Crier",
-            availableConnectionsDelegate: .maximum(configuration.maxConnections, logger: logger)),
+            availableConnectionsDelegate: .maximum(
+                configuration.maxConnections + configuration.reservedLocalConnections, logger: logger)),
         services: components.services.map { service in
             service is Dispatcher ? GatedService(gate: serverStarted, service: service) : service
         },
@@ -104,7 +112,8 @@ func makeComponents(
         accounts: AccountService(store: store, clock: clock, passwordHashCost: configuration.passwordHashCost),
         webhookSecret: configuration.webhookSecret,
         renderMetrics: { registry.emitToString() },
-        wakeDispatcher: { await store.changes.announce(.sessionRecovered) })
+        wakeDispatcher: { await store.changes.announce(.sessionRecovered) },
+        trustedProxies: configuration.trustedProxies)
     services.append(dispatcher)
     return ServerComponents(
         store: store, gateway: gateway, dispatcher: dispatcher, dependencies: dependencies, services: services)
@@ -117,7 +126,7 @@ func makeDashboard(
     let dependencies = components.dependencies
     return Dashboard(
         accounts: dependencies.accounts, campaigns: dependencies.campaigns, sessions: dependencies.sessions,
-        throttle: SignInThrottle(clock: clock), storage: dependencies.storageHealth, renderer: try await PageRenderer.load(), assets: try DashboardAssets.load(),
+        throttle: SignInThrottle(clock: clock), signUps: SignUpLimiter(clock: clock), storage: dependencies.storageHealth, renderer: try await PageRenderer.load(), assets: try DashboardAssets.load(),
         clock: clock, isConsoleGateway: components.gateway is ConsoleGateway,
         defaultTimeZone: configuration.defaultTimeZone, publicURL: configuration.publicURL)
 }

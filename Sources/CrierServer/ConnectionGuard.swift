@@ -1,15 +1,18 @@
+import CrierCore
 import HTTPTypes
 import NIOCore
 import NIOHTTPTypes
+import Synchronization
 
-/// Cuts off clients that hold a connection without finishing a request, and answers
-/// `Expect: 100-continue`.
+/// Cuts off clients that hold a connection without finishing a request, refuses a client that
+/// holds too many, and answers `Expect: 100-continue`.
 ///
 /// NIO's idle timeout alone is not enough: a client that sends one header byte every few seconds is
-/// never idle. So each connection has a deadline to deliver a complete request head (`headTimeout`,
-/// which is also how long an idle keep-alive connection is kept) and then its whole body
-/// (`bodyTimeout`); a connection that misses either is closed. While the server handles a request
-/// there is no deadline: handlers bound their own work.
+/// never idle. So each request has a deadline for its head (`headTimeout`, which is also how long
+/// an idle keep-alive connection is kept) and one for the whole request, head and body together
+/// (`requestTimeout`, counted from when the connection began waiting for it); a connection that
+/// misses either is closed. While the server handles a request there is no deadline: handlers bound
+/// their own work. Which connections are let in at all is `ConnectionAdmission`'s decision.
 final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
@@ -18,34 +21,41 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
 
     struct Timeouts: Sendable {
         var headTimeout: TimeAmount
-        var bodyTimeout: TimeAmount
+        var requestTimeout: TimeAmount
     }
 
     private let timeouts: Timeouts
+    private let admission: ConnectionAdmission
+    private var admitted: ConnectionAdmission.Ticket?
     private var deadline: Scheduled<Void>?
+    /// When the connection began waiting for the current request.
+    private var requestStarted = NIODeadline.now()
 
-    init(timeouts: Timeouts) { self.timeouts = timeouts }
+    init(timeouts: Timeouts, admission: ConnectionAdmission) {
+        self.timeouts = timeouts
+        self.admission = admission
+    }
 
     func handlerAdded(context: ChannelHandlerContext) {
-        if context.channel.isActive { arm(timeouts.headTimeout, context: context) }
+        if context.channel.isActive { start(context: context) }
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        arm(timeouts.headTimeout, context: context)
+        start(context: context)
         context.fireChannelActive()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        disarm()
+        finish()
         context.fireChannelInactive()
     }
 
-    func handlerRemoved(context: ChannelHandlerContext) { disarm() }
+    func handlerRemoved(context: ChannelHandlerContext) { finish() }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
         case .head(let head):
-            arm(timeouts.bodyTimeout, context: context)
+            arm(until: requestStarted + timeouts.requestTimeout, context: context)
             if head.headerFields[.expect]?.lowercased() == "100-continue" {
                 context.writeAndFlush(wrapOutboundOut(.head(HTTPResponse(status: .continue))), promise: nil)
             }
@@ -60,19 +70,104 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         if case .end = unwrapOutboundIn(data) {
             // The response is out: the connection now waits, idle, for its next request head.
-            arm(timeouts.headTimeout, context: context)
+            waitForRequest(context: context)
         }
         context.write(data, promise: promise)
     }
 
-    private func arm(_ timeout: TimeAmount, context: ChannelHandlerContext) {
+    private func start(context: ChannelHandlerContext) {
+        guard admitted == nil else { return }
+        guard let ticket = admission.admit(context.channel.remoteAddress?.ipAddress.flatMap(IPAddress.init)) else {
+            context.close(promise: nil)
+            return
+        }
+        admitted = ticket
+        waitForRequest(context: context)
+    }
+
+    private func waitForRequest(context: ChannelHandlerContext) {
+        requestStarted = .now()
+        arm(until: requestStarted + timeouts.headTimeout, context: context)
+    }
+
+    private func finish() {
+        disarm()
+        if let admitted { admission.release(admitted) }
+        admitted = nil
+    }
+
+    private func arm(until moment: NIODeadline, context: ChannelHandlerContext) {
         disarm()
         let channel = context.channel
-        deadline = context.eventLoop.scheduleTask(in: timeout) { channel.close(promise: nil) }
+        deadline = context.eventLoop.scheduleTask(deadline: moment) { channel.close(promise: nil) }
     }
 
     private func disarm() {
         deadline?.cancel()
         deadline = nil
+    }
+}
+
+/// Which connections the server takes, shared by all of them.
+///
+/// - At most `perAddress` open from one client (an IPv4 address, an IPv6 /64), so one client
+///   cannot hold the server's sockets; the machine itself (127.0.0.1, ::1) and trusted proxies,
+///   which carry many clients, are not held to it.
+/// - At most `regular` open from everyone but the machine itself; the machine has `reserve` more,
+///   so a health check from 127.0.0.1 is answered even while the rest are taken.
+final class ConnectionAdmission: Sendable {
+    struct Limits: Sendable {
+        var regular: Int
+        var reserve: Int
+        var perAddress: Int
+    }
+
+    struct Ticket: Sendable {
+        let key: String?
+        let isLocal: Bool
+    }
+
+    let limits: Limits
+    private let trustedProxies: [IPNetwork]
+    private let state = Mutex<(regular: Int, local: Int, byAddress: [String: Int])>((0, 0, [:]))
+
+    init(limits: Limits, trustedProxies: [IPNetwork]) {
+        self.limits = limits
+        self.trustedProxies = trustedProxies
+    }
+
+    /// A ticket for a new connection from `peer`, or `nil` when it must be closed.
+    func admit(_ peer: IPAddress?) -> Ticket? {
+        let isLocal = peer.map { $0.description == "127.0.0.1" || $0.description == "::1" } ?? true
+        let isProxy = peer.map { address in trustedProxies.contains { $0.contains(address) } } ?? false
+        let key = isLocal || isProxy ? nil : peer?.networkKey
+        return state.withLock { state in
+            if isLocal {
+                guard state.regular + state.local < limits.regular + limits.reserve else { return nil }
+                state.local += 1
+            } else {
+                guard state.regular < limits.regular else { return nil }
+                if let key {
+                    guard state.byAddress[key, default: 0] < limits.perAddress else { return nil }
+                    state.byAddress[key, default: 0] += 1
+                }
+                state.regular += 1
+            }
+            return Ticket(key: key, isLocal: isLocal)
+        }
+    }
+
+    func release(_ ticket: Ticket) {
+        state.withLock { state in
+            if ticket.isLocal {
+                state.local -= 1
+                return
+            }
+            state.regular -= 1
+            if let key = ticket.key {
+                let left = state.byAddress[key, default: 1] - 1
+                state.byAddress[key] = left > 0 ? left : nil
+            }
+        }
     }
 }

@@ -52,11 +52,14 @@ public struct ServeFlags: Sendable {
     public var maxInFlight: String?
     public var publicURL: String?
     public var lease: String?
+    public var trustedProxy: String?
+    public var userQuota: String?
 
     public init(
         bind: String? = nil, database: String? = nil, defaultTimeZone: String? = nil, logLevel: String? = nil,
         gateway: String? = nil, wahaURL: String? = nil, grace: String? = nil, sendGap: String? = nil,
-        maxInFlight: String? = nil, publicURL: String? = nil, lease: String? = nil
+        maxInFlight: String? = nil, publicURL: String? = nil, lease: String? = nil, trustedProxy: String? = nil,
+        userQuota: String? = nil
     ) {
         self.bind = bind
         self.database = database
@@ -69,6 +72,8 @@ public struct ServeFlags: Sendable {
         self.maxInFlight = maxInFlight
         self.publicURL = publicURL
         self.lease = lease
+        self.trustedProxy = trustedProxy
+        self.userQuota = userQuota
     }
 }
 
@@ -86,20 +91,31 @@ public struct ServerConfiguration: Sendable {
     public var webhookSecret: String?
     /// How WAHA reaches this server (`https://crier.example.org`), for per-session webhooks.
     public var publicURL: String?
+    /// What each user may keep (`--user-quota`).
+    public var userQuota = UserQuota.standard
+    /// Proxies whose `X-Forwarded-For` names the client (throttling counts that address, not theirs).
+    public var trustedProxies: [IPNetwork] = []
     /// The shortest webhook secret accepted.
     public static let minWebhookSecretLength = 16
     public var dispatcher = DispatcherConfiguration()
     /// Deadline for gateway requests other than sends (session status, QR, groups). Not a setting:
     /// tests shorten it.
     public var gatewayRequestTimeout: Duration = .seconds(15)
-    /// Connections open at once; more wait in the listen backlog. Kept under the process's file limit
-    /// so that idle or slow clients cannot starve `/health/live` of a socket. Not a setting.
+    /// Connections open at once from everyone but the machine itself; more wait in the listen
+    /// backlog. Kept under the process's file limit. Not a setting.
     public var maxConnections = 1000
+    /// Connections beyond `maxConnections` only the machine itself (127.0.0.1, ::1) may open, so that
+    /// `/health/live` is answered while others hold every regular one. Not a setting.
+    public var reservedLocalConnections = 24
+    /// Connections one client (an IPv4 address, an IPv6 /64) may hold open; trusted proxies and the
+    /// machine itself are not held to it. Not a setting.
+    public var maxConnectionsPerAddress = 64
     /// How long a client may take to send a request head (or sit idle between requests) before its
     /// connection is closed. Not a setting: tests shorten it.
     public var requestHeadTimeout: TimeAmount = .seconds(10)
-    /// How long a client may take to send a request body once its head arrived. Not a setting.
-    public var requestBodyTimeout: TimeAmount = .seconds(30)
+    /// How long a client may take to send a whole request, head and body, counted from when the
+    /// connection began waiting for it. Not a setting: tests shorten it.
+    public var requestTimeout: TimeAmount = .seconds(30)
     /// bcrypt's work factor for new passwords (not a command-line setting: tests lower it to stay fast).
     public var passwordHashCost: UInt8 = 12
 
@@ -194,7 +210,44 @@ public struct ServerConfiguration: Sendable {
             }
             configuration.publicURL = publicURL.hasSuffix("/") ? String(publicURL.dropLast()) : publicURL
         }
+        if let quota = flags.userQuota ?? environment["CRIER_USER_QUOTA"], !quota.isEmpty {
+            configuration.userQuota = try parseQuota(quota)
+        }
+        if let proxies = flags.trustedProxy ?? environment["CRIER_TRUSTED_PROXY"], !proxies.isEmpty {
+            configuration.trustedProxies = try proxies.split(separator: ",").map { entry in
+                guard let network = IPNetwork(String(entry)) else {
+                    throw ConfigurationError("--trusted-proxy: '\(entry)' is not an IP address or network (e.g. 127.0.0.1,10.0.0.0/8)")
+                }
+                return network
+            }
+        }
         return configuration
+    }
+
+    /// `campaigns=N,messages=N,bytes=N[KB|MB|GB]`, any of the three; the others keep their defaults.
+    static func parseQuota(_ text: String) throws -> UserQuota {
+        var quota = UserQuota.standard
+        let units: [(String, Int)] = [("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10), ("", 1)]
+        for entry in text.split(separator: ",") {
+            let parts = entry.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            let invalid = ConfigurationError(
+                "--user-quota: '\(entry)' is not campaigns=N, messages=N or bytes=N[KB|MB|GB] (e.g. campaigns=500,bytes=32MB)")
+            guard parts.count == 2 else { throw invalid }
+            var value = parts[1].uppercased()
+            var multiplier = 1
+            if parts[0] == "bytes", let unit = units.first(where: { !$0.0.isEmpty && value.hasSuffix($0.0) }) {
+                value = String(value.dropLast(unit.0.count))
+                multiplier = unit.1
+            }
+            guard let number = Int(value), number > 0, number <= Int.max / 4 / multiplier else { throw invalid }
+            switch parts[0] {
+            case "campaigns": quota.campaigns = number
+            case "messages": quota.messages = number
+            case "bytes": quota.bytes = number * multiplier
+            default: throw invalid
+            }
+        }
+        return quota
     }
 
     /// `HOST:PORT`, `:PORT` or `[IPv6]:PORT`.

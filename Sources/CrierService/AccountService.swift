@@ -42,6 +42,24 @@ public struct AccountService: Sendable {
             email: email, name: name, passwordHash: hash, isAdmin: isAdmin, access: access, at: clock.now())
     }
 
+    /// How many sign-ups may wait for an administrator at once; beyond it sign-up is closed.
+    public static let maxPendingAccounts = 50
+
+    /// A dashboard sign-up, waiting for an administrator's approval.
+    ///
+    /// Answers alike whether or not the email has an account already (that account is left as it
+    /// is), and costs the same bcrypt hash either way, so sign-up tells no one who has an account.
+    /// Throws `DomainError.signUpsClosed` while `maxPendingAccounts` are waiting.
+    public func signUp(email: String, name: String?, password: String) async throws {
+        let pending = try await store.users().count { $0.access == .pending }
+        guard pending < Self.maxPendingAccounts else { throw DomainError.signUpsClosed }
+        do {
+            _ = try await addUser(email: email, name: name, password: password, isAdmin: false, access: .pending)
+        } catch DomainError.conflict(code: DomainError.emailTaken.code, _) {
+            return
+        }
+    }
+
     /// Checks a password's length before anything asks for it twice or hashes it.
     public static func checkPassword(_ password: String) throws(CampaignValidationError) {
         guard password.count >= minPasswordLength else {

@@ -35,7 +35,7 @@ public struct GatewayEventService: Sendable {
 
     public func apply(_ event: WAHAWebhookEvent) async throws -> Outcome {
         let now = clock.now()
-        let at = event.timestamp ?? now
+        let at = event.timestamp
         guard at >= now.addingTimeInterval(-Self.freshness), at <= now.addingTimeInterval(Self.futureTolerance) else {
             return .stale(at)
         }

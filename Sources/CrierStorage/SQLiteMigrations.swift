@@ -185,6 +185,22 @@ enum SQLiteMigrations {
                 INSERT INTO health_probe (id, checked_at) VALUES (1, 0);
                 """)
         }
+        migrator.registerMigration("0009-user-usage") { db in
+            // What each user stores, kept with every create, edit and delete (`UserQuota`); counted
+            // once here for what is stored already.
+            try db.execute(sql: """
+                ALTER TABLE users ADD COLUMN campaigns_open INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE users ADD COLUMN messages_stored INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE users ADD COLUMN bytes_stored INTEGER NOT NULL DEFAULT 0;
+                UPDATE users SET
+                    campaigns_open = (SELECT COUNT(*) FROM campaigns c WHERE c.owner_id = users.id AND c.deleted_at IS NULL),
+                    messages_stored = (SELECT COUNT(*) FROM messages m JOIN campaigns c ON c.id = m.campaign_id
+                        WHERE c.owner_id = users.id),
+                    bytes_stored = (SELECT COALESCE(SUM(LENGTH(CAST(m.content AS BLOB))), 0) FROM messages m
+                            JOIN campaigns c ON c.id = m.campaign_id WHERE c.owner_id = users.id)
+                        + (SELECT COALESCE(SUM(LENGTH(CAST(template AS BLOB))), 0) FROM campaigns c WHERE c.owner_id = users.id);
+                """)
+        }
         return migrator
     }
 }

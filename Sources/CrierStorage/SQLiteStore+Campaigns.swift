@@ -11,14 +11,17 @@ extension SQLiteStore {
 
     private static let sessionRowIdByIdOrName = "SELECT id FROM whatsapp_sessions WHERE \(WhatsAppSession.ownersByIdOrName)"
 
-    /// Stores one request's campaigns inside the caller's transaction.
-    static func insertCampaigns(_ creation: CampaignCreation, db: Database) throws -> [String] {
+    /// Stores one request's campaigns inside the caller's transaction, within the owner's quota.
+    static func insertCampaigns(_ creation: CampaignCreation, quota: UserQuota, db: Database) throws -> [String] {
         guard
             let sessionRowId = try Int64.fetchOne(
                 db.cachedStatement(sql: sessionRowIdByIdOrName),
                 arguments: [creation.ownerId, creation.sessionIdOrName, creation.sessionIdOrName, creation.sessionIdOrName])
         else { throw DomainError.sessionNotFound }
         let at = creation.at
+        try charge(
+            creation.campaigns.map { UserQuota.Usage(template: $0.settings.template, messages: $0.messages.lazy.map(\.content), opensCampaign: true) },
+            ownerId: creation.ownerId, quota: quota, db: db)
         return try creation.campaigns.map { campaign in
             let publicId = newPublicId()
             try db.cachedStatement(
@@ -39,7 +42,7 @@ extension SQLiteStore {
     public func replaceSchedule(
         campaignId: String, ownerId: Int64, settings: CampaignSettings, messages: [PlannedMessage], at: Date
     ) async throws {
-        try await transaction { db in
+        try await transaction { [quota] db in
             guard
                 let row = try Row.fetchOne(
                     db, sql: "SELECT id, schedule_version, deleted_at FROM campaigns WHERE public_id = ? AND owner_id = ?",
@@ -52,6 +55,9 @@ extension SQLiteStore {
                 db, sql: "SELECT EXISTS (SELECT 1 FROM messages WHERE campaign_id = ? AND status IN (\(MessageStatus.sent.sql), \(MessageStatus.sending.sql)))",
                 arguments: [rowId]) ?? false
             guard !started else { throw DomainError.campaignAlreadySent }
+            try Self.charge(
+                [UserQuota.Usage(template: settings.template, messages: messages.lazy.map(\.content), opensCampaign: false)],
+                ownerId: ownerId, quota: quota, db: db)
             try db.execute(
                 sql: """
                     UPDATE messages SET status = \(MessageStatus.cancelled.sql), failed_reason = 'Campaign was edited'
@@ -83,6 +89,7 @@ extension SQLiteStore {
             try db.execute(
                 sql: "UPDATE campaigns SET deleted_at = ?, updated_at = ?, unstaged_from = NULL WHERE id = ?",
                 arguments: [at.millis, at.millis, rowId])
+            try db.execute(sql: "UPDATE users SET campaigns_open = campaigns_open - 1 WHERE id = ?", arguments: [ownerId])
             try db.execute(
                 sql: """
                     UPDATE messages SET status = \(MessageStatus.cancelled.sql), failed_reason = 'Campaign was deleted'
@@ -90,6 +97,29 @@ extension SQLiteStore {
                     """,
                 arguments: [rowId])
         }
+    }
+
+    /// Adds what new schedules store to their owner's usage, or throws `DomainError.overQuota`
+    /// (nothing added) when the sum would pass `quota`.
+    static func charge(_ schedules: [UserQuota.Usage], ownerId: Int64, quota: UserQuota, db: Database) throws {
+        var adding = UserQuota.Usage(campaigns: 0, messages: 0, bytes: 0)
+        for usage in schedules {
+            adding.campaigns += usage.campaigns
+            adding.messages += usage.messages
+            adding.bytes += usage.bytes
+        }
+        guard
+            let current = try firstRow(
+                try db.cachedStatement(sql: "SELECT campaigns_open, messages_stored, bytes_stored FROM users WHERE id = ?"),
+                arguments: [ownerId], { row in UserQuota.Usage(campaigns: row[0], messages: row[1], bytes: row[2]) })
+        else { throw DomainError.userNotFound }
+        if let excess = quota.excess(current: current, adding: adding) { throw excess }
+        try db.cachedStatement(
+            sql: """
+                UPDATE users SET campaigns_open = campaigns_open + ?, messages_stored = messages_stored + ?,
+                    bytes_stored = bytes_stored + ? WHERE id = ?
+                """
+        ).execute(arguments: [adding.campaigns, adding.messages, adding.bytes, ownerId])
     }
 
     public func campaign(id: String, ownerId: Int64) async throws -> StoredCampaign? {

@@ -138,20 +138,21 @@ extension SQLiteStore {
     }
 
     /// Moves matching sent messages forward: DEVICE sets deliveredAt, READ or PLAYED readAt (and
-    /// deliveredAt, if no earlier receipt did); the first time of each is kept.
+    /// deliveredAt, if no earlier receipt did); the first time of each is kept. No time is ever put
+    /// before the one it follows: deliveredAt is never before sentAt, readAt never before either.
     static func applyReceipt(
         level: AckLevel, at: Date, where condition: String, _ arguments: StatementArguments, db: Database
     ) throws {
         guard level >= .device else { return }
         // `condition` is one of a few fixed strings (by id, by raw id and session): cached per string.
+        // The right-hand sides see the row as it was, so `delivered_at` there is the earlier receipt's.
         try db.cachedStatement(
             sql: """
-                UPDATE messages SET delivered_at = COALESCE(delivered_at, ?),
-                    read_at = CASE WHEN ? THEN COALESCE(read_at, ?) ELSE read_at END
-                WHERE status = \(MessageStatus.sent.sql) AND sent_at - ? <= ? AND \(condition)
+                UPDATE messages SET delivered_at = COALESCE(delivered_at, MAX(?1, sent_at)),
+                    read_at = CASE WHEN ?2 THEN COALESCE(read_at, MAX(?1, sent_at, COALESCE(delivered_at, ?1))) ELSE read_at END
+                WHERE status = \(MessageStatus.sent.sql) AND sent_at - ?3 <= ?1 AND \(condition)
                 """
-        ).execute(
-            arguments: [at.millis, level >= .read, at.millis, Int64(StoreRules.receiptClockSkew * 1000), at.millis] + arguments)
+        ).execute(arguments: [at.millis, level >= .read, Int64(StoreRules.receiptClockSkew * 1000)] + arguments)
     }
 
     public func releaseClaims(_ claims: [ClaimedMessage], owner: String) async throws {

@@ -13,6 +13,8 @@ public final class SQLiteStore: Store {
     let creations: GroupCommit<CampaignCreation, [String]>
     /// Crier's locks beside the file (`DatabaseLockFile`); none for a database in memory.
     private let lockFile: DatabaseLockFile?
+    /// What each user may keep; creates and edits beyond it are refused in their transaction.
+    let quota: UserQuota
 
     /// Opens (creating if needed) the database file at `path`. A new file is readable by its owner
     /// only (0600): it holds password and token hashes. SQLite gives its WAL and shared-memory files
@@ -20,7 +22,7 @@ public final class SQLiteStore: Store {
     ///
     /// The store marks the file in use (`DatabaseLockFile`) for as long as it lives; it refuses to
     /// open while `crier restore` replaces the file.
-    public static func open(path: String) throws -> SQLiteStore {
+    public static func open(path: String, quota: UserQuota = .unlimited) throws -> SQLiteStore {
         let lockFile = try DatabaseLockFile(databasePath: path)
         do {
             try lockFile.lock(.inUse, exclusive: false, wait: false)
@@ -35,13 +37,14 @@ public final class SQLiteStore: Store {
         var readOnly = configuration
         readOnly.readonly = true
         return SQLiteStore(
-            writer: pool, pointReader: try DatabaseQueue(path: path, configuration: readOnly), lockFile: lockFile)
+            writer: pool, pointReader: try DatabaseQueue(path: path, configuration: readOnly), lockFile: lockFile,
+            quota: quota)
     }
 
     /// A private in-memory database, gone when the store is released.
-    public static func inMemory() throws -> SQLiteStore {
+    public static func inMemory(quota: UserQuota = .unlimited) throws -> SQLiteStore {
         let queue = try DatabaseQueue(configuration: configuration)
-        return SQLiteStore(writer: queue, pointReader: queue, lockFile: nil)
+        return SQLiteStore(writer: queue, pointReader: queue, lockFile: nil, quota: quota)
     }
 
     private static var configuration: Configuration {
@@ -54,14 +57,15 @@ public final class SQLiteStore: Store {
         return configuration
     }
 
-    init(writer: any DatabaseWriter, pointReader: any DatabaseReader, lockFile: DatabaseLockFile?) {
+    init(writer: any DatabaseWriter, pointReader: any DatabaseReader, lockFile: DatabaseLockFile?, quota: UserQuota) {
         self.writer = writer
         self.pointReader = pointReader
         self.lockFile = lockFile
+        self.quota = quota
         creations = GroupCommit { [writer] batch in
             if batch.count == 1, let only = batch.first {  // alone: no savepoint (SQLite journals its pages)
                 do {
-                    return [.success(try await Self.transaction(writer) { db in try Self.insertCampaigns(only, db: db) })]
+                    return [.success(try await Self.transaction(writer) { db in try Self.insertCampaigns(only, quota: quota, db: db) })]
                 } catch {
                     return [.failure(error)]
                 }
@@ -71,7 +75,7 @@ public final class SQLiteStore: Store {
                     Result {
                         var ids: [String] = []
                         try db.inSavepoint {
-                            ids = try Self.insertCampaigns(creation, db: db)
+                            ids = try Self.insertCampaigns(creation, quota: quota, db: db)
                             return .commit
                         }
                         return ids

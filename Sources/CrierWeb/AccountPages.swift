@@ -73,27 +73,42 @@ struct AccountPages {
     @Sendable func login(_ request: Request, context: WebContext) async throws -> Response {
         let form = try await WebForm.read(request, context: context)
         let email = form["email"] ?? ""
-        let address = context.remoteAddress ?? "unknown"
         let next = Self.safeNext(form["next"])
-        if let wait = await dashboard.throttle.retryAfter(account: email, address: address) {
-            throw WebError.tooManyAttempts(retryAfterSeconds: Int(wait.rounded(.up)))
+        let device = request.cookies[Self.deviceCookie]?.value
+        let attempt: SignInThrottle.Attempt
+        switch await dashboard.throttle.admit(account: email, address: context.clientAddress, device: device) {
+        case .wait(let seconds): throw WebError.tooManyAttempts(retryAfterSeconds: Int(seconds.rounded(.up)))
+        case .admitted(let admitted): attempt = admitted
         }
         do {
             let user = try await accounts.signIn(email: email, password: form["password"] ?? "")
-            await dashboard.throttle.recordSuccess(account: email)
-            return try await signedIn(user, context: context, next: next)
+            await dashboard.throttle.settle(attempt, outcome: .succeeded)
+            var response = try await signedIn(user, context: context, next: next)
+            response.setCookie(
+                Cookie(
+                    name: Self.deviceCookie, value: await dashboard.throttle.deviceCookie(for: email),
+                    maxAge: 365 * 86_400, path: "/login", secure: context.secureCookies, httpOnly: true, sameSite: .strict))
+            return response
         } catch let error as SignInError {
-            if error == .wrongCredentials { await dashboard.throttle.recordFailure(account: email, address: address) }
+            await dashboard.throttle.settle(attempt, outcome: error == .wrongCredentials ? .wrongPassword : .notAPasswordFailure)
             return dashboard.page(
                 "login", title: "Sign in", context: context, status: .unauthorized,
                 ["email": email, "next": next, "error": error.message])
+        } catch {
+            await dashboard.throttle.settle(attempt, outcome: .notAPasswordFailure)
+            throw error
         }
     }
+
+    /// Marks a browser that signed in to an account before: its owner is never slowed by the
+    /// failures of others (`SignInThrottle`).
+    static let deviceCookie = "crier_device"
 
     private func signedIn(_ user: User, context: WebContext, next: String) async throws -> Response {
         let token = try await accounts.startWebSession(for: user)
         var response = PageRenderer.redirect(to: next)
         response.setCookie(context.sessionCookie(token))
+        response.setCookie(WebSessionMiddleware.freshCSRFCookie(secure: context.secureCookies))
         return response
     }
 
@@ -105,12 +120,29 @@ struct AccountPages {
         return response
     }
 
-    /// Only a path on this site: `next` never sends the browser elsewhere.
+    /// Only a path on this site: `next` never sends the browser elsewhere. It must start with exactly
+    /// one `/` followed by a path character (or be `/` alone), and neither it nor any decoding of it
+    /// may hold a control character, a space or a backslash: browsers drop a tab or newline and read
+    /// `/\t/evil.example` as `//evil.example`, and `\` as `/`.
     static func safeNext(_ next: String?) -> String {
-        guard let next, next.hasPrefix("/"), !next.hasPrefix("//"), !next.contains("\\"), next.utf8.count <= 500 else {
-            return "/"
+        guard let next, next.utf8.count <= 500 else { return "/" }
+        var decoded = next
+        for _ in 0..<3 {
+            guard isSafePath(decoded) else { return "/" }
+            guard let once = decoded.removingPercentEncoding, once != decoded else { return next }
+            decoded = once
         }
-        return next
+        return "/"
+    }
+
+    private static func isSafePath(_ path: String) -> Bool {
+        let bytes = Array(path.utf8)
+        guard bytes.first == UInt8(ascii: "/") else { return false }
+        guard !bytes.contains(where: { $0 < 0x21 || $0 == 0x7F || $0 == UInt8(ascii: "\\") }) else { return false }
+        guard bytes.count > 1 else { return true }
+        let second = bytes[1]
+        let isAlphanumeric = (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(second | 0x20) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(second)
+        return isAlphanumeric || Array("-._~!$&'()*+,;=:@%?#".utf8).contains(second)
     }
 
     // MARK: Sign-up
@@ -119,21 +151,27 @@ struct AccountPages {
         dashboard.page("signup", title: "Create an account", context: context)
     }
 
+    /// Every sign-up that is not refused outright (bad input, too many from this network, too many
+    /// waiting) answers the same, whether or not the email had an account: the email's owner learns
+    /// what they need by signing in.
     @Sendable func signup(_ request: Request, context: WebContext) async throws -> Response {
         let form = try await WebForm.read(request, context: context)
         let email = form["email"] ?? ""
+        let password = form["password"] ?? ""
         do {
-            _ = try await accounts.addUser(
-                email: email, name: form.text("name"), password: form["password"] ?? "", isAdmin: false,
-                access: .pending)
+            try AccountService.checkPassword(password)
+            if let wait = await dashboard.signUps.admit(address: context.clientAddress) {
+                throw WebError.tooManyAttempts(retryAfterSeconds: Int(wait.rounded(.up)))
+            }
+            try await accounts.signUp(email: email, name: form.text("name"), password: password)
         } catch let error as CampaignValidationError {
             return dashboard.page(
                 "signup", title: "Create an account", context: context, status: .badRequest,
                 ["email": email, "errors": [error.field: error.message]])
-        } catch DomainError.conflict(code: "email_taken", _) {
+        } catch let error as DomainError where error == .signUpsClosed {
             return dashboard.page(
-                "signup", title: "Create an account", context: context, status: .conflict,
-                ["email": email, "errors": ["email": "An account with this email already exists."]])
+                "signup", title: "Create an account", context: context, status: .serviceUnavailable,
+                ["email": email, "errors": ["email": error.message]])
         }
         return PageRenderer.redirect(to: "/login?notice=awaiting-approval")
     }
@@ -240,7 +278,7 @@ struct UserRow {
 enum Notices {
     static let texts = [
         "signed-out": "You are signed out.",
-        "awaiting-approval": "Your account is created. An administrator must approve it before you can sign in.",
+        "awaiting-approval": "Thank you. An administrator must approve a new account before it can sign in; if you have an account already, sign in with it.",
         "user-updated": "Saved.",
         "campaign-created": "Campaign created.",
         "campaigns-created": "Campaigns created.",

@@ -11,6 +11,7 @@ public struct Dashboard: Sendable {
     let campaigns: CampaignService
     let sessions: SessionService
     let throttle: SignInThrottle
+    let signUps: SignUpLimiter
     /// Notes the database failing for readiness; its errors become 503 pages.
     let storage: StorageHealth
     let renderer: PageRenderer
@@ -23,13 +24,14 @@ public struct Dashboard: Sendable {
 
     public init(
         accounts: AccountService, campaigns: CampaignService, sessions: SessionService, throttle: SignInThrottle,
-        storage: StorageHealth, renderer: PageRenderer, assets: DashboardAssets, clock: any WallClock, isConsoleGateway: Bool,
+        signUps: SignUpLimiter, storage: StorageHealth, renderer: PageRenderer, assets: DashboardAssets, clock: any WallClock, isConsoleGateway: Bool,
         defaultTimeZone: String, publicURL: String?
     ) {
         self.accounts = accounts
         self.campaigns = campaigns
         self.sessions = sessions
         self.throttle = throttle
+        self.signUps = signUps
         self.storage = storage
         self.renderer = renderer
         self.assets = assets

@@ -100,6 +100,6 @@ extension HTTPTypes.HTTPField.Name {
     static let referrerPolicy = Self("Referrer-Policy")!
     static let xFrameOptions = Self("X-Frame-Options")!
     static let xForwardedProto = Self("X-Forwarded-Proto")!
-    static let xForwardedFor = Self("X-Forwarded-For")!
     static let forwarded = Self("Forwarded")!
+    static let secFetchSite = Self("Sec-Fetch-Site")!
 }

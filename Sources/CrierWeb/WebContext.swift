@@ -16,10 +16,13 @@ public struct WebContext: ChildRequestContext {
     /// Whether cookies set now must be Secure (Crier is reached over https).
     var secureCookies = false
     public let remoteAddress: String?
+    /// The client for throttling (the peer, or whom a trusted proxy forwarded for).
+    public let clientAddress: String?
 
     public init(context: CrierRequestContext) throws {
         coreContext = context.coreContext
         remoteAddress = context.remoteAddress
+        clientAddress = context.clientAddress
     }
 
     /// A form post may carry a campaign's text and template; far below the API's 1 MB.

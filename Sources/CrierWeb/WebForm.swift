@@ -16,10 +16,22 @@ struct WebForm: Sendable {
         guard let form = parse(String(decoding: body.readableBytesView, as: UTF8.self)) else {
             throw WebError.badRequest("The form could not be read.")
         }
-        guard context.csrfFromCookie, let token = form["_csrf"],
+        guard isSameOrigin(request), context.csrfFromCookie, let token = form["_csrf"],
             WebSessionMiddleware.tokensMatch(token, context.csrfToken)
         else { throw WebError.csrfRejected }
         return form
+    }
+
+    /// What the browser says of where a post comes from: `Sec-Fetch-Site` must be same-origin (or
+    /// none: typed by the user), and `Origin`, when sent, must name this site (the `Host` it was sent
+    /// to). Clients that send neither (scripts, old browsers) rely on the token alone.
+    static func isSameOrigin(_ request: Request) -> Bool {
+        if let site = request.headers[.secFetchSite]?.lowercased(), site != "same-origin", site != "none" { return false }
+        guard let origin = request.headers[.origin] else { return true }
+        guard let url = URL(string: origin), let host = url.host, let requested = request.head.authority
+        else { return false }
+        let authority = url.port.map { "\(host):\($0)" } ?? host
+        return authority.lowercased() == requested.lowercased()
     }
 
     /// `nil` when a name or value is not valid percent-encoding.

@@ -5,9 +5,14 @@ import Hummingbird
 
 /// Finds the signed-in user from the session cookie and gives every request a CSRF token.
 ///
-/// CSRF protection is a double-submit token: a random value in an HttpOnly, SameSite=Strict cookie
-/// that every form also carries as `_csrf`; a post whose two values differ is refused
-/// (`WebForm.read`). A page served without the cookie sets a fresh one.
+/// CSRF protection, checked by `WebForm.read` on every post:
+/// - Signed in, the token is bound to the sign-in: a hash of the session cookie (HttpOnly, so a
+///   page elsewhere can neither read nor compute it), new with every sign-in.
+/// - Signed out (sign-in, sign-up, first-run forms), a double-submit token: a random value in an
+///   HttpOnly, SameSite=Strict cookie that the form also carries; a page served without the cookie
+///   sets a fresh one, and a sign-in replaces it.
+/// - Either way, a post whose `Sec-Fetch-Site` is not same-origin, or whose `Origin` is not this
+///   site, is refused before its token is looked at.
 struct WebSessionMiddleware: RouterMiddleware {
     typealias Context = WebContext
     static let sessionCookie = "crier_session"
@@ -29,7 +34,10 @@ struct WebSessionMiddleware: RouterMiddleware {
             context.sessionCookie = value
         }
         var newToken: String?
-        if let token = request.cookies[Self.csrfCookie]?.value, Self.isWellFormed(token) {
+        if let session = context.sessionCookie {
+            context.csrfToken = Self.sessionBoundToken(session)
+            context.csrfFromCookie = true
+        } else if let token = request.cookies[Self.csrfCookie]?.value, Self.isWellFormed(token) {
             context.csrfToken = token
             context.csrfFromCookie = true
         } else {
@@ -40,7 +48,7 @@ struct WebSessionMiddleware: RouterMiddleware {
         let secure = isSecure(request)
         context.secureCookies = secure
         var response = try await next(request, context)
-        if let newToken {
+        if let newToken, !response.headers[values: .setCookie].contains(where: { $0.hasPrefix(Self.csrfCookie + "=") }) {
             response.setCookie(Cookie(name: Self.csrfCookie, value: newToken, path: "/", secure: secure, httpOnly: true, sameSite: .strict))
         }
         return response
@@ -48,6 +56,16 @@ struct WebSessionMiddleware: RouterMiddleware {
 
     private func isSecure(_ request: Request) -> Bool {
         publicURLIsHTTPS || request.headers[.xForwardedProto]?.lowercased() == "https"
+    }
+
+    /// The CSRF token of a sign-in: a hash of its session cookie, so it changes with every sign-in.
+    static func sessionBoundToken(_ session: String) -> String {
+        SHA256.hash(data: Data(("crier-csrf:" + session).utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// A fresh double-submit cookie (set at sign-in, so a token planted before it is worthless).
+    static func freshCSRFCookie(secure: Bool) -> Cookie {
+        Cookie(name: csrfCookie, value: newToken(), path: "/", secure: secure, httpOnly: true, sameSite: .strict)
     }
 
     static func newToken() -> String {

@@ -79,13 +79,20 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "trace, debug, info, notice, warning, error or critical (env CRIER_LOG_LEVEL; default info).")
     var logLevel: String?
 
+    @Option(help: "What each user may keep, any of campaigns=N,messages=N,bytes=N[KB|MB|GB] (env CRIER_USER_QUOTA; default campaigns=1000,messages=200000,bytes=64MB).")
+    var userQuota: String?
+
+    @Option(help: "Reverse proxies whose X-Forwarded-For names the client, addresses or networks, comma-separated, e.g. 127.0.0.1,10.0.0.0/8 (env CRIER_TRUSTED_PROXY; default none).")
+    var trustedProxy: String?
+
     func run() async throws {
         try await reportingFailures {
             let configuration = try ServerConfiguration.resolve(
                 ServeFlags(
                     bind: bind, database: databaseOptions.database, defaultTimeZone: defaultTimeZone, logLevel: logLevel,
                     gateway: gateway, wahaURL: wahaUrl, grace: grace, sendGap: sendGap, maxInFlight: maxInFlight,
-                    publicURL: publicUrl, lease: lease))
+                    publicURL: publicUrl, lease: lease, trustedProxy: trustedProxy,
+                    userQuota: userQuota))
             var logger = Logger(label: "crier")
             logger.logLevel = configuration.logLevel
             raiseOpenFileLimit()

@@ -169,7 +169,7 @@ struct HardeningTests {
         defer { harness.cleanUp() }
         try await harness.run(.live, configure: {
             $0.requestHeadTimeout = .milliseconds(500)
-            $0.requestBodyTimeout = .milliseconds(800)
+            $0.requestTimeout = .milliseconds(800)
             $0.maxConnections = 50  // fewer than the clients below: the cap and the deadlines together
         }) { api in
             let port = try #require(api.client.port)
