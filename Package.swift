@@ -225,6 +225,7 @@ let package = Package(
             dependencies: [
                 "CrierWeb", "CrierServer", "CrierService", "CrierStorage", "CrierTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         .testTarget(

@@ -113,8 +113,9 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
 /// - At most `perAddress` open from one client (an IPv4 address, an IPv6 /64), so one client
 ///   cannot hold the server's sockets; the machine itself (127.0.0.1, ::1) and trusted proxies,
 ///   which carry many clients, are not held to it.
-/// - At most `regular` open from everyone but the machine itself; the machine has `reserve` more,
-///   so a health check from 127.0.0.1 is answered even while the rest are taken.
+/// - At most `regular` open from everyone but the machine itself; the listener takes `reserve`
+///   more (`availableConnectionsDelegate`), which only the machine can use, so a health check from
+///   127.0.0.1 is answered even while the rest are taken.
 final class ConnectionAdmission: Sendable {
     struct Limits: Sendable {
         var regular: Int
@@ -129,7 +130,7 @@ final class ConnectionAdmission: Sendable {
 
     let limits: Limits
     private let trustedProxies: [IPNetwork]
-    private let state = Mutex<(regular: Int, local: Int, byAddress: [String: Int])>((0, 0, [:]))
+    private let state = Mutex<(regular: Int, byAddress: [String: Int])>((0, [:]))
 
     init(limits: Limits, trustedProxies: [IPNetwork]) {
         self.limits = limits
@@ -140,29 +141,24 @@ final class ConnectionAdmission: Sendable {
     func admit(_ peer: IPAddress?) -> Ticket? {
         let isLocal = peer.map { $0.description == "127.0.0.1" || $0.description == "::1" } ?? true
         let isProxy = peer.map { address in trustedProxies.contains { $0.contains(address) } } ?? false
-        let key = isLocal || isProxy ? nil : peer?.networkKey
+        // The listener's own cap (regular + reserve) bounds the machine's connections; counting them
+        // here as well would refuse one accepted just before another's release was counted.
+        guard !isLocal else { return Ticket(key: nil, isLocal: true) }
+        let key = isProxy ? nil : peer?.networkKey
         return state.withLock { state in
-            if isLocal {
-                guard state.regular + state.local < limits.regular + limits.reserve else { return nil }
-                state.local += 1
-            } else {
-                guard state.regular < limits.regular else { return nil }
-                if let key {
-                    guard state.byAddress[key, default: 0] < limits.perAddress else { return nil }
-                    state.byAddress[key, default: 0] += 1
-                }
-                state.regular += 1
+            guard state.regular < limits.regular else { return nil }
+            if let key {
+                guard state.byAddress[key, default: 0] < limits.perAddress else { return nil }
+                state.byAddress[key, default: 0] += 1
             }
-            return Ticket(key: key, isLocal: isLocal)
+            state.regular += 1
+            return Ticket(key: key, isLocal: false)
         }
     }
 
     func release(_ ticket: Ticket) {
+        guard !ticket.isLocal else { return }
         state.withLock { state in
-            if ticket.isLocal {
-                state.local -= 1
-                return
-            }
             state.regular -= 1
             if let key = ticket.key {
                 let left = state.byAddress[key, default: 1] - 1

@@ -184,7 +184,8 @@ struct HardeningTests {
             for _ in 0..<200 { held.append(try RawConnection(port: port)) }
             let health = try RawConnection(port: port)
             health.send("GET /health/live HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-            #expect(await health.receive(timeout: 5).text.hasPrefix("HTTP/1.1 200"), "health answers beside 200 idle clients, over the cap")
+            let healthAnswer = await health.receive(timeout: 5)
+            #expect(healthAnswer.text.hasPrefix("HTTP/1.1 200"), "health answers beside 200 idle clients, over the cap: \(healthAnswer)")
             for (name, connection) in [("idle", idle), ("half header", halfHeader), ("half body", halfBody)] {
                 let started = Date()
                 let (_, closed) = await connection.receive(timeout: 5)
@@ -198,6 +199,71 @@ struct HardeningTests {
             // Accepted 50 at a time (the cap), each closed 0.5 s after: the last wave closes about 2 s in,
             // later on a loaded machine. The test's own bound is only there to end a failing run.
             for connection in held { #expect(await connection.receive(timeout: 5).closed, "idle connections do not stay open") }
+        }
+    }
+
+    @Test("one client cannot hold the server's connections: per-address cap, a reserve for this machine's health checks")
+    func connectionCaps() async throws {
+        let harness = try await APIHarness.make()
+        defer { harness.cleanUp() }
+        try await harness.run(.live, configure: {
+            $0.maxConnections = 40
+            $0.reservedLocalConnections = 4
+            $0.maxConnectionsPerAddress = 8
+            $0.requestHeadTimeout = .seconds(20)
+            $0.requestTimeout = .seconds(30)
+        }) { api in
+            let port = try #require(api.client.port)
+            // One client dribbling bodies on 100 connections: 8 are kept, the rest closed at once.
+            var dribbling: [RawConnection] = []
+            for _ in 0..<100 {
+                let connection = try RawConnection(port: port, from: "127.0.0.2")
+                connection.send("POST /api/campaigns/preview HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n{")
+                dribbling.append(connection)
+            }
+            var closed = 0
+            for connection in dribbling where await connection.receive(timeout: 0.05).closed { closed += 1 }
+            #expect(closed >= 90, "closed at once: \(closed) of 100")
+            // Many clients take every regular connection; this machine's health check still gets in.
+            var crowd: [RawConnection] = []
+            for client in 3..<13 {
+                for _ in 0..<8 {
+                    let connection = try RawConnection(port: port, from: "127.0.0.\(client)")
+                    connection.send("POST /api/campaigns/preview HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n{")
+                    crowd.append(connection)
+                }
+            }
+            let started = Date()
+            let health = try RawConnection(port: port)
+            health.send("GET /health/live HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            #expect(await health.receive(timeout: 5).text.hasPrefix("HTTP/1.1 200"), "health answers while others hold the rest")
+            #expect(Date().timeIntervalSince(started) < 2)
+            withExtendedLifetime((dribbling, crowd)) {}
+        }
+    }
+
+    @Test("head and body share one deadline: a request trickled byte by byte is cut off in time")
+    func wholeRequestDeadline() async throws {
+        let harness = try await APIHarness.make()
+        defer { harness.cleanUp() }
+        try await harness.run(.live, configure: {
+            $0.requestHeadTimeout = .seconds(2)
+            $0.requestTimeout = .seconds(3)
+        }) { api in
+            let connection = try RawConnection(port: try #require(api.client.port))
+            let started = Date()
+            // The head over 1.8 s (inside its own 2 s), then the body a byte at a time.
+            for part in ["POST /api/campaigns/preview HTTP/1.1\r\n", "Host: x\r\n", "Content-Length: 100\r\n", "X-Slow: 1\r\n", "\r\n"] {
+                connection.send(part)
+                try await Task.sleep(for: .milliseconds(450))
+            }
+            var closedAfter: TimeInterval?
+            for _ in 0..<40 where closedAfter == nil {
+                connection.send("{")
+                if await connection.receive(timeout: 0.2).closed { closedAfter = Date().timeIntervalSince(started) }
+            }
+            let after = try #require(closedAfter, "the connection is closed")
+            #expect(after > 2.5 && after < 4.2, "closed \(after) s after it began: 3 s for head and body together")
         }
     }
 }

@@ -9,8 +9,16 @@ import Glibc
 final class RawConnection: @unchecked Sendable {
     private let socket: Int32
 
-    init(port: Int) throws {
+    /// Connects from `source` (any 127.x address is this machine: tests play several clients).
+    init(port: Int, from source: String = "127.0.0.1") throws {
         socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var local = sockaddr_in()
+        local.sin_family = sa_family_t(AF_INET)
+        local.sin_addr.s_addr = inet_addr(source)
+        let bound = withUnsafePointer(to: &local) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0 else { throw HarnessError("bind to \(source) failed: errno \(errno)") }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
@@ -48,7 +56,8 @@ final class RawConnection: @unchecked Sendable {
             if count > 0 {
                 data.append(contentsOf: buffer[0..<count])
             } else {
-                return (String(decoding: data, as: UTF8.self), count == 0)
+                // A server that closes with our bytes unread resets the connection: closed all the same.
+                return (String(decoding: data, as: UTF8.self), count == 0 || errno == ECONNRESET)
             }
         }
     }

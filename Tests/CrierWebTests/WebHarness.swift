@@ -3,6 +3,7 @@ import CrierServer
 import CrierService
 import CrierStorage
 import CrierTestSupport
+import Crypto
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -96,15 +97,27 @@ final class Browser: Sendable {
 
     /// Posts a form. The CSRF token is the one in the cookie (fetched with a GET of `/login` when
     /// the jar has none) unless `csrf` says otherwise (`""` sends none).
+    /// The token the page's forms carry: bound to the sign-in once signed in, else the cookie's.
     @discardableResult
-    func post(_ path: String, _ fields: [(String, String)] = [], csrf: String? = nil) async throws -> Page {
+    func post(
+        _ path: String, _ fields: [(String, String)] = [], csrf: String? = nil, headers extra: HTTPFields = [:]
+    ) async throws -> Page {
         if cookies["crier_csrf"] == nil { try await get("/login") }
         var fields = fields
-        let token = csrf ?? cookies["crier_csrf"] ?? ""
+        let token = csrf ?? formToken ?? ""
         if !token.isEmpty { fields.append(("_csrf", token)) }
         let body = fields.map { "\(Self.encode($0.0))=\(Self.encode($0.1))" }.joined(separator: "&")
-        return try await send(
-            .post, path, headers: [.contentType: "application/x-www-form-urlencoded", .accept: "text/html"], body: body)
+        var headers: HTTPFields = [.contentType: "application/x-www-form-urlencoded", .accept: "text/html"]
+        headers.append(contentsOf: extra)
+        return try await send(.post, path, headers: headers, body: body)
+    }
+
+    /// What a page's `_csrf` field holds for this browser (as `WebSessionMiddleware` computes it).
+    var formToken: String? {
+        if let session = cookies["crier_session"] {
+            return SHA256.hash(data: Data(("crier-csrf:" + session).utf8)).map { String(format: "%02x", $0) }.joined()
+        }
+        return cookies["crier_csrf"]
     }
 
     /// Signs in through the form; expects success.
