@@ -1,3 +1,4 @@
+import CrierCore
 import CrierPostgres
 import CrierStorage
 import Foundation
@@ -62,15 +63,15 @@ public enum TestBackend: String, CaseIterable, Sendable, CustomStringConvertible
         for suffix in ["", "-wal", "-shm", ".lock"] { try? FileManager.default.removeItem(atPath: path + suffix) }
     }
 
-    /// A fresh, migrated store.
-    public func makeStore() async throws -> any StoreTestSeam {
+    /// A fresh, migrated store; `quota` is what each user may keep.
+    public func makeStore(quota: UserQuota = .unlimited) async throws -> any StoreTestSeam {
         switch self {
         case .sqlite:
-            let store = try SQLiteStore.inMemory()
+            let store = try SQLiteStore.inMemory(quota: quota)
             try await store.migrate()
             return store
         case .postgres:
-            let store = try PostgresStore.open(url: try await Self.freshPostgresURL())
+            let store = try PostgresStore.open(url: try await Self.freshPostgresURL(), quota: quota)
             try await store.migrate()
             return store
         }

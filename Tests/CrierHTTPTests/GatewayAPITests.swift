@@ -205,6 +205,16 @@ struct GatewayAPITests {
                 let refused = try await Self.postWebhook(api, body, signature: Self.signed(body))
                 #expect(refused.status == .badRequest, "\(timestamp)")
             }
+            // No time at all, or a boolean for one: refused, never stamped with Crier's own clock (issue 20).
+            for (index, timestamp) in ["null", "true"].enumerated() {
+                let body = Self.ackEvent(id: "evt_none\(index)", messageId: gatewayId, ack: 3, timestamp: timestamp)
+                let refused = try await Self.postWebhook(api, body, signature: Self.signed(body))
+                #expect(refused.status == .badRequest && refused.code == "malformed_webhook", "\(timestamp)")
+            }
+            let untimed = #"{"id":"evt_untimed","event":"message.ack","session":"ada-phone","payload":{"id":"\#(gatewayId)","ack":3}}"#
+            let refusedUntimed = try await Self.postWebhook(api, untimed, signature: Self.signed(untimed))
+            #expect(refusedUntimed.status == .badRequest && refusedUntimed.error?.contains("timestamp") == true)
+            #expect(try await message()?["readAt"]?.isNull == true, "none of them was applied")
 
             let accepted = try await Self.postWebhook(api, delivered, signature: Self.signed(delivered))
             #expect(accepted.status == .ok)

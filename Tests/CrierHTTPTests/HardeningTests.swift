@@ -1,3 +1,4 @@
+import CrierCore
 import CrierServer
 import CrierTestSupport
 import Foundation
@@ -264,6 +265,37 @@ struct HardeningTests {
             }
             let after = try #require(closedAfter, "the connection is closed")
             #expect(after > 2.5 && after < 4.2, "closed \(after) s after it began: 3 s for head and body together")
+        }
+    }
+
+    @Test("per-user quota: a create past it is 429 (a count) or 413 (bytes) with a clear error; nothing stored")
+    func userQuota() async throws {
+        let harness = try await APIHarness.make()
+        defer { harness.cleanUp() }
+        try await harness.run(configure: { $0.userQuota = UserQuota(campaigns: 2, messages: 1_000, bytes: 6_000) }) { api in
+            _ = try await api.createCampaign()
+            _ = try await api.createCampaign()
+            let third = try await api.call(.post, "/api/campaigns", json: campaignBody())
+            #expect(third.status == .tooManyRequests && third.code == "quota_campaigns", "\(third.json)")
+            #expect(third.error?.contains("the most this server allows (2)") == true)
+            let bob = try await api.call(.post, "/api/campaigns", as: .bob, json: {
+                var body = campaignBody(session: APIHarness.bobSession)
+                body["messageTemplate"] = String(repeating: "x", count: 2_100)
+                return body
+            }())
+            #expect(bob.status == .contentTooLarge && bob.code == "quota_bytes", "\(bob.json)")
+            let listed = try await api.call(.get, "/api/campaigns", as: .bob)
+            #expect(listed.json.array?.isEmpty == true, "the refused create stored nothing")
+        }
+    }
+
+    @Test("a cursor that is not a campaign id is a 400 naming it", arguments: ["0", "x", "../1", String(repeating: "a", count: 36)])
+    func cursorFormat(_ cursor: String) async throws {
+        let harness = try await APIHarness.make()
+        defer { harness.cleanUp() }
+        try await harness.run { api in
+            let response = try await api.call(.get, "/api/campaigns?cursor=\(cursor)")
+            #expect(response.status == .badRequest && response.field == "cursor")
         }
     }
 }

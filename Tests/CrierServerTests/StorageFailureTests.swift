@@ -166,7 +166,7 @@ struct SmallDisk {
     /// Writes a file until the disk is full; returns its path.
     func fill() -> String {
         let filler = path.appendingPathComponent("filler").path
-        FileManager.default.createFile(atPath: filler, contents: nil)
+        _ = FileManager.default.createFile(atPath: filler, contents: nil)
         guard let handle = FileHandle(forWritingAtPath: filler) else { return filler }
         let chunk = Data(repeating: 0, count: 64 * 1024)
         while (try? handle.write(contentsOf: chunk)) != nil {}

@@ -12,8 +12,8 @@ struct ContractFixture {
     let store: any StoreTestSeam
     let now = Date(iso: "2026-11-25T10:00:00Z")
 
-    init(_ backend: TestBackend) async throws {
-        store = try await backend.makeStore()
+    init(_ backend: TestBackend, quota: UserQuota = .unlimited) async throws {
+        store = try await backend.makeStore(quota: quota)
     }
 
     func makeUser(_ email: String = "ada@example.com") async throws -> User {
@@ -77,6 +77,68 @@ struct StoreContractTests {
         _ = try await c.store.recordAck(session: session, rawMessageId: "3EB0AA", level: .device, at: read.addingTimeInterval(60))
         #expect(try await message()?.deliveredAt == delivered, "the first delivery is kept")
         #expect(try await message()?.readAt == read)
+    }
+
+    @Test("a receipt never puts a time before the one it follows: delivered not before sent, read not before delivered",
+          arguments: TestBackend.available)
+    func receiptsNeverGoBack(_ backend: TestBackend) async throws {
+        let c = try await ContractFixture(backend)
+        let owner = try await c.makeUser()
+        let campaign = try await c.makeCampaign(owner: owner)
+        let due = Date(iso: "2030-03-01T09:30:00Z")
+        let claim = try #require(
+            try await c.store.claimDueMessages(now: due, limit: 1, owner: "p1", leaseUntil: due.addingTimeInterval(30)).first)
+        let sentAt = due.addingTimeInterval(1)
+        let log = AttemptLog(startedAt: due, finishedAt: sentAt, outcome: .sent, gatewayStatus: 201, reason: nil, attempted: true)
+        #expect(try await c.store.recordOutcome(
+            claim, .sent(gatewayMessageId: GatewayMessageId(full: "true_1@g.us_3EB0BB", raw: "3EB0BB")), log: log))
+        func message() async throws -> StoredMessage? {
+            try await c.store.campaign(id: campaign, ownerId: owner.id)?.messages?.first
+        }
+        let stored = try #require(try await message()?.sentAt)
+        // Dated a second before the send (inside the clock skew allowed): delivered at the send, not before it.
+        #expect(try await c.store.recordAck(session: claim.sessionName, rawMessageId: "3EB0BB", level: .device, at: stored - 1))
+        #expect(try await message()?.deliveredAt == stored)
+        // A read receipt dated before that delivery: read at the delivery, never before it.
+        #expect(try await c.store.recordAck(session: claim.sessionName, rawMessageId: "3EB0BB", level: .read, at: stored - 0.5))
+        let read = try #require(try await message())
+        #expect(try #require(read.readAt) >= #require(read.deliveredAt))
+    }
+
+    @Test("quota: creates and edits beyond what a user may keep are refused and store nothing; deleting frees a campaign",
+          arguments: TestBackend.available)
+    func quota(_ backend: TestBackend) async throws {
+        let c = try await ContractFixture(backend, quota: UserQuota(campaigns: 2, messages: 8, bytes: 1 << 20))
+        let owner = try await c.makeUser()
+        let first = try await c.makeCampaign(owner: owner)  // three messages
+        _ = try await c.makeCampaign(owner: owner, start: "2030-04-01", end: "2030-04-02")  // two
+        await #expect(throws: DomainError.self) { try await c.makeCampaign(owner: owner, start: "2030-05-01", end: "2030-05-01") }
+        do {
+            _ = try await c.makeCampaign(owner: owner, start: "2030-05-01", end: "2030-05-01")
+        } catch let error as DomainError {
+            #expect(error.code == "quota_campaigns")
+        }
+        try await c.store.deleteCampaign(campaignId: first, ownerId: owner.id, at: c.now)
+        // A campaign slot is free again; the five stored messages still count: two more fit, four do not.
+        do {
+            _ = try await c.makeCampaign(owner: owner, start: "2030-06-01", end: "2030-06-04")
+            Issue.record("nine messages passed a quota of eight")
+        } catch let error as DomainError {
+            #expect(error.code == "quota_messages")
+        }
+        let third = try await c.makeCampaign(owner: owner, start: "2030-06-01", end: "2030-06-02")
+        let page = try await c.store.campaigns(ownerId: owner.id, listing: .active, limit: 10, cursor: nil, includeMessages: false)
+        #expect(page.campaigns.count == 2, "the refused creates stored nothing")
+        // An edit adds its new schedule: the eighth message fits, a ninth is refused.
+        let session = try #require(try await c.store.sessions(ownerId: owner.id).first)
+        let (settings, messages) = try Fixtures.plannedCampaign(sessionId: session.id, start: "2030-07-01", end: "2030-07-01")
+        try await c.store.replaceSchedule(campaignId: third, ownerId: owner.id, settings: settings, messages: messages, at: c.now)
+        await #expect(throws: DomainError.self) {
+            try await c.store.replaceSchedule(campaignId: third, ownerId: owner.id, settings: settings, messages: messages, at: c.now)
+        }
+        let other = try await c.makeUser("bob@example.com")
+        _ = try await c.makeCampaign(owner: other)
+        _ = try await c.makeCampaign(owner: other, start: "2030-04-01", end: "2030-04-02")
     }
 
     @Test(arguments: TestBackend.available)
