@@ -33,6 +33,11 @@ public final class Dispatcher: Service, Sendable {
     /// runs out and whoever recovers them asks the gateway what happened (DESIGN §5) instead of the
     /// message staying `sending` for as long as this process lives.
     let unrecorded = Mutex<[Int64: Date]>([:])
+    /// Refreshes the pages of users whose messages changed.
+    let activity: ActivityAnnouncer
+    /// The status last stored for each session from what sends learnt (stored again only on change:
+    /// every send would otherwise be a write).
+    let knownStatus = Mutex<[String: SessionStatus]>([:])
 
     public init(
         store: any DispatchStore, gateway: any Gateway, clock: any WallClock, configuration: DispatcherConfiguration,
@@ -50,6 +55,7 @@ public final class Dispatcher: Service, Sendable {
         self.logger = logger
         inFlight = AsyncSemaphore(configuration.maxInFlight)
         policy = DispatchPolicy(configuration: configuration)
+        activity = ActivityAnnouncer(feed: store.changes)
         outcomes = GroupCommit(linger: configuration.outcomeLinger) { records in
             try await store.recordOutcomes(records).map { .success($0) }
         }
@@ -65,8 +71,18 @@ public final class Dispatcher: Service, Sendable {
         await withGracefulShutdownHandler {
             await withDiscardingTaskGroup { group in
                 group.addTask { await self.renewLeases() }
+                group.addTask {
+                    while !Task.isCancelled {
+                        await self.activity.flush()
+                        try? await Task.sleep(for: .milliseconds(250))
+                    }
+                }
                 // Another request, or another instance, changed what is due: look now, or when it falls due.
-                group.addTask { await self.store.changes.follow { self.wakeUp.signal(dueAt: $0.earliestDue) } }
+                group.addTask {
+                    await self.store.changes.follow { change in
+                        if change.concernsDispatch { self.wakeUp.signal(dueAt: change.earliestDue) }
+                    }
+                }
                 var lastHousekeeping: Date?
                 while !Task.isShuttingDownGracefully && !Task.isCancelled {
                     let now = self.clock.now()
@@ -101,6 +117,7 @@ public final class Dispatcher: Service, Sendable {
         await withDiscardingTaskGroup { group in
             _ = await pass(housekeeping: true) { session in group.addTask { await self.runLane(session) } }
         }
+        await activity.flush()
     }
 
     // MARK: The loop
@@ -135,13 +152,17 @@ public final class Dispatcher: Service, Sendable {
     private func keepHouse(now: Date) async throws {
         let recovered = try await store.recoverExpiredClaims(now: now, reconcileAfter: configuration.reconcileDelay)
         if recovered > 0 {
+            activity.noteEveryone()
             metrics.recovered(recovered)
             logger.warning("Recovered expired claims", metadata: ["count": "\(recovered)"])
         }
         let missed = try await store.markMissed(
             scheduledBefore: now.addingTimeInterval(-configuration.grace),
             reason: policy.missedReason(""), now: now)
-        if missed > 0 { metrics.missed(.graceExpired, count: missed) }
+        if missed > 0 {
+            activity.noteEveryone()
+            metrics.missed(.graceExpired, count: missed)
+        }
     }
 
     /// Sleeps until the earliest pending message is due, a change may have made something due sooner,
@@ -237,6 +258,7 @@ public final class Dispatcher: Service, Sendable {
         switch result {
         case .success(let receipt):
             health.recordSuccess()
+            await noteStatus(.working, of: claim.sessionName)
             let messageId = receipt.messageId ?? claim.reservedGatewayId  // an empty 201 names no id
             await record(claim, .sent(gatewayMessageId: messageId), outcome: .sent, started: sendStarted,
                          reason: nil, attempted: true)
@@ -281,6 +303,7 @@ public final class Dispatcher: Service, Sendable {
         var decision = policy.afterFailure(
             failure, session: claim.sessionName, attemptsBefore: claim.attemptCount, possiblyDeliveredBefore: false,
             now: clock.now(), deadline: deadline, jitter: random.unit())
+        if case .sessionNotReady(let status?, _) = failure { await noteStatus(status, of: claim.sessionName) }
         if case .sessionNotReady(let status, _) = failure, case .wait(let until, let reason) = decision {
             lanes.markNotReady(
                 claim.sessionName, reason: reason, for: .milliseconds(Int64(configuration.sessionRecheck * 1000)))
@@ -290,6 +313,22 @@ public final class Dispatcher: Service, Sendable {
         }
         if case .rejected(_, let reason, true) = failure { health.recordCredentialsRefused(reason) }
         await apply(decision, claim, started: sendStarted, attempted: true)
+    }
+
+    /// Stores what a send learnt of a session's status when it differs from what was stored, so that
+    /// pages show a number that stopped working (and working again) without asking the gateway.
+    private func noteStatus(_ status: SessionStatus, of session: String) async {
+        let changed = knownStatus.withLock { known in
+            defer { known[session] = status }
+            return known[session] != status
+        }
+        guard changed else { return }
+        do {
+            try await store.recordSessionStatus(name: session, status: status.rawValue, at: clock.now())
+        } catch {
+            knownStatus.withLock { $0[session] = nil }
+            logger.warning("Could not store a session's status", metadata: ["session": "\(session)", "error": "\(error)"])
+        }
     }
 
     /// A session that is STOPPED (WAHA's 404 "not started") or FAILED is started or restarted, at most
@@ -389,6 +428,7 @@ public final class Dispatcher: Service, Sendable {
             attempted: attempted)
         do {
             let applied = try await outcomes.submit(OutcomeRecord(claim, outcome, log: log))
+            activity.note(owner: claim.ownerId)
             if !applied {
                 logger.warning("Outcome ignored: the claim was recovered by another process",
                                metadata: ["message": "\(claim.id)", "outcome": "\(name)"])

@@ -10,6 +10,18 @@ public enum SessionStatus: String, Sendable, Codable, CaseIterable {
     case passkeyConfirmationRequired = "PASSKEY_CONFIRMATION_REQUIRED"
     case working = "WORKING"
     case failed = "FAILED"
+
+    /// The status in words for an organiser (the dashboard never shows `SCAN_QR_CODE`).
+    public var words: String {
+        switch self {
+        case .stopped: "stopped"
+        case .starting: "starting"
+        case .scanQRCode: "waiting for its QR code to be scanned"
+        case .passkeyRequired, .passkeyConfirmationRequired: "waiting for a passkey on the phone"
+        case .working: "connected"
+        case .failed: "failed at the gateway"
+        }
+    }
 }
 
 /// One text message to send.
@@ -70,15 +82,21 @@ public struct GatewaySession: Hashable, Sendable {
     public let receiptsEnabled: Bool?
     /// Whether the gateway keeps its message history, which reconciliation needs (`nil`: cannot tell).
     public let historyEnabled: Bool?
+    /// The linked phone's number, digits only, and its WhatsApp display name (`me`), once paired.
+    public let phoneNumber: String?
+    public let pushName: String?
 
     public init(
-        name: String, status: SessionStatus, owner: String?, receiptsEnabled: Bool? = nil, historyEnabled: Bool? = nil
+        name: String, status: SessionStatus, owner: String?, receiptsEnabled: Bool? = nil, historyEnabled: Bool? = nil,
+        phoneNumber: String? = nil, pushName: String? = nil
     ) {
         self.name = name
         self.status = status
         self.owner = owner
         self.receiptsEnabled = receiptsEnabled
         self.historyEnabled = historyEnabled
+        self.phoneNumber = phoneNumber
+        self.pushName = pushName
     }
 }
 

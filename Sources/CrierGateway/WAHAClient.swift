@@ -159,10 +159,14 @@ public struct WAHAClient: Gateway {
         let config = object?["config"] as? [String: Any] ?? [:]
         let metadata = config["metadata"] as? [String: Any]
         let engine = ((object?["engine"] as? [String: Any])?["engine"] as? String)?.uppercased()
+        let me = object?["me"] as? [String: Any]
+        let phone = (me?["id"] as? String).map { String($0.prefix { $0 != "@" && $0 != ":" }) }
         return GatewaySession(
             name: name, status: status, owner: metadata?[Self.ownerMetadataKey] as? String,
             receiptsEnabled: Self.receiptsEnabled(engine: engine, config: config),
-            historyEnabled: Self.historyEnabled(engine: engine, config: config))
+            historyEnabled: Self.historyEnabled(engine: engine, config: config),
+            phoneNumber: phone.flatMap { $0.allSatisfy(\.isNumber) && !$0.isEmpty ? $0 : nil },
+            pushName: (me?["pushName"] as? String).flatMap { $0.isEmpty ? nil : String($0.prefix(100)) })
     }
 
     /// WEBJS emits `message.ack` only with `webjs.tagsEventsOn`; the other engines always do.

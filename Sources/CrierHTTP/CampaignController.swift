@@ -170,8 +170,15 @@ enum CampaignJSON {
                 "missed": .int(tally[.missed]), "pending": .int(tally.notTerminal),
             ]),
             "nextSendAt": .instant(campaign.nextSendAt),
+            "attention": .array(campaign.attention.map(attention)),
         ]
         if let messages = campaign.messages { object["messages"] = .array(messages.map(message)) }
+        return .object(object)
+    }
+
+    static func attention(_ item: Attention) -> JSONValue {
+        var object: [String: JSONValue] = ["kind": .string(item.kind.rawValue), "message": .string(item.message)]
+        if let count = item.count { object["count"] = .int(count) }
         return .object(object)
     }
 

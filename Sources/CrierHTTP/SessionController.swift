@@ -79,6 +79,8 @@ struct SessionController {
             "receipts": view.receiptsEnabled.map(JSONValue.bool) ?? .null,
             "history": view.historyEnabled.map(JSONValue.bool) ?? .null,
             "warnings": .array(view.warnings.map(JSONValue.string)),
+            "phoneNumber": view.phoneNumber.map(JSONValue.string) ?? .null,
+            "pushName": view.pushName.map(JSONValue.string) ?? .null,
         ])
     }
 }

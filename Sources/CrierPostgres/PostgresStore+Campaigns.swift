@@ -181,7 +181,7 @@ extension PostgresStore {
 
     static let campaignSelect = """
         SELECT c.*, s.public_id AS session_public_id, s.name AS session_name, s.owner_id AS session_owner_id,
-            s.created_at AS session_created_at
+            s.created_at AS session_created_at, s.gateway_status AS session_status
         FROM campaigns c JOIN whatsapp_sessions s ON s.id = c.session_id
         """
 
@@ -219,9 +219,10 @@ extension PostgresStore {
         var tallies: [Int64: MessageTally] = [:]
         var firstSend: [Int64: Int64] = [:]
         var nextSend: [Int64: Int64] = [:]
+        var waiting: [Int64: String] = [:]
         for row in try await self.rows(
             """
-            SELECT m.campaign_id, m.status, COUNT(*) AS n, MIN(m.scheduled_at) AS first_at
+            SELECT m.campaign_id, m.status, COUNT(*) AS n, MIN(m.scheduled_at) AS first_at, MAX(m.last_error) AS waiting
             FROM messages m JOIN campaigns c ON c.id = m.campaign_id AND m.schedule_version = c.schedule_version
             WHERE m.campaign_id = ANY(\(rowIds)) GROUP BY m.campaign_id, m.status
             """)
@@ -232,6 +233,7 @@ extension PostgresStore {
             let firstAt = try row["first_at"].decode(Int64.self)
             firstSend[campaignId] = min(firstSend[campaignId] ?? .max, firstAt)
             if !status.isTerminal { nextSend[campaignId] = min(nextSend[campaignId] ?? .max, firstAt) }
+            if status == .pending, let reason = try row["waiting"].decode(String?.self) { waiting[campaignId] = reason }
         }
         var messages: [Int64: [StoredMessage]] = [:]
         if includeMessages {
@@ -267,7 +269,8 @@ extension PostgresStore {
             let rowId = try row["id"].decode(Int64.self)
             return try StoredCampaign(
                 row, tally: tallies[rowId] ?? MessageTally(), firstSendAt: firstSend[rowId].map(Date.init(millis:)),
-                nextSendAt: nextSend[rowId].map(Date.init(millis:)), messages: includeMessages ? messages[rowId] ?? [] : nil)
+                nextSendAt: nextSend[rowId].map(Date.init(millis:)), messages: includeMessages ? messages[rowId] ?? [] : nil,
+                waitingReason: waiting[rowId])
         }
     }
 }
@@ -301,7 +304,8 @@ extension StoredMessage {
 
 extension StoredCampaign {
     init(
-        _ row: PostgresRandomAccessRow, tally: MessageTally, firstSendAt: Date?, nextSendAt: Date?, messages: [StoredMessage]?
+        _ row: PostgresRandomAccessRow, tally: MessageTally, firstSendAt: Date?, nextSendAt: Date?, messages: [StoredMessage]?,
+        waitingReason: String?
     ) throws {
         let session = WhatsAppSession(
             id: try row["session_public_id"].decode(String.self), name: try row["session_name"].decode(String.self),
@@ -324,6 +328,7 @@ extension StoredCampaign {
             settings: settings, createdAt: Date(millis: try row["created_at"].decode(Int64.self)),
             updatedAt: Date(millis: try row["updated_at"].decode(Int64.self)),
             deletedAt: try row["deleted_at"].decode(Int64?.self).map(Date.init(millis:)), tally: tally,
-            firstSendAt: firstSendAt, nextSendAt: nextSendAt, messages: messages)
+            firstSendAt: firstSendAt, nextSendAt: nextSendAt, messages: messages,
+            sessionStatus: try row["session_status"].decode(String?.self), waitingReason: waitingReason)
     }
 }

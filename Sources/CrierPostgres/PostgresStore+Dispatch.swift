@@ -178,7 +178,13 @@ extension PostgresStore {
     @discardableResult
     public func recordAck(session: String, rawMessageId: String, level: AckLevel, at: Date) async throws -> Bool {
         guard level >= .device else { return false }
-        return try await transaction { [self] connection in
+        let applied = try await applyAck(session: session, rawMessageId: rawMessageId, level: level, at: at)
+        if applied, let owner = try await sessionOwner(name: session) { await changes.announce(.activity(ownerId: owner)) }
+        return applied
+    }
+
+    private func applyAck(session: String, rawMessageId: String, level: AckLevel, at: Date) async throws -> Bool {
+        try await transaction { [self] connection in
             let known = try await connection.rows(
                 """
                 SELECT 1 FROM messages m JOIN campaigns c ON c.id = m.campaign_id
@@ -202,9 +208,12 @@ extension PostgresStore {
     }
 
     public func recordSessionStatus(name: String, status: String, at: Date) async throws {
-        try await query(
-            "UPDATE whatsapp_sessions SET gateway_status = \(status), gateway_status_at = \(at.millis) WHERE name = \(name)",
-            logger: logger)
+        let changed = try await query(
+            """
+            UPDATE whatsapp_sessions SET gateway_status = \(status), gateway_status_at = \(at.millis)
+            WHERE name = \(name) AND gateway_status IS DISTINCT FROM \(status) RETURNING owner_id
+            """, logger: logger)
+        if let owner = try changed.first?.decode(Int64.self) { await changes.announce(.activity(ownerId: owner)) }
     }
 }
 

@@ -11,12 +11,20 @@ public struct SessionView: Sendable, Hashable {
     /// `nil` when the gateway could not say.
     public let receiptsEnabled: Bool?
     public let historyEnabled: Bool?
+    /// The linked phone's number (digits) and WhatsApp name, once WORKING and when the gateway says.
+    public let phoneNumber: String?
+    public let pushName: String?
 
-    public init(session: WhatsAppSession, status: SessionStatus?, receiptsEnabled: Bool? = nil, historyEnabled: Bool? = nil) {
+    public init(
+        session: WhatsAppSession, status: SessionStatus?, receiptsEnabled: Bool? = nil, historyEnabled: Bool? = nil,
+        phoneNumber: String? = nil, pushName: String? = nil
+    ) {
         self.session = session
         self.status = status
         self.receiptsEnabled = receiptsEnabled
         self.historyEnabled = historyEnabled
+        self.phoneNumber = phoneNumber
+        self.pushName = pushName
     }
 
     /// What the user should know, in plain words: never a silent gap.
@@ -107,13 +115,21 @@ public struct SessionService: Sendable {
     }
 
     /// The session as the gateway knows it; a gateway that cannot be asked leaves its fields `nil`.
+    /// What it answered is stored, so that campaigns and the banner show a disconnected number
+    /// without asking the gateway on every page.
     private func view(_ session: WhatsAppSession) async -> SessionView {
+        let view: SessionView
         if let info = try? await gateway.session(named: session.name) {
-            return SessionView(
+            view = SessionView(
                 session: session, status: info.status, receiptsEnabled: info.receiptsEnabled,
-                historyEnabled: info.historyEnabled)
+                historyEnabled: info.historyEnabled, phoneNumber: info.phoneNumber, pushName: info.pushName)
+        } else {
+            view = SessionView(session: session, status: try? await gateway.status(ofSession: session.name))
         }
-        return SessionView(session: session, status: try? await gateway.status(ofSession: session.name))
+        if let status = view.status {
+            try? await store.recordSessionStatus(name: session.name, status: status.rawValue, at: clock.now())
+        }
+        return view
     }
 
     /// The QR code (PNG) to pair a phone with the session.

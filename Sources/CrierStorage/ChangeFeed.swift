@@ -10,25 +10,40 @@ public enum StoreChange: Sendable, Hashable {
     case scheduleChanged(earliestDue: Date?)
     /// A gateway session came back: messages waiting for it can go.
     case sessionRecovered
+    /// Something a user sees changed — a message's state, a receipt, a number's status — so their open
+    /// pages should refresh; `nil`: possibly anyone's.
+    case activity(ownerId: Int64?)
 
     /// When a dispatcher should look because of this change; nil: now.
     public var earliestDue: Date? {
         if case .scheduleChanged(let due) = self { due } else { nil }
     }
 
+    /// Whether a dispatcher should look at what is due because of this change.
+    public var concernsDispatch: Bool {
+        if case .activity = self { false } else { true }
+    }
+
     /// The change as it travels between processes (PostgreSQL's NOTIFY payload): `session`,
-    /// `schedule`, or `schedule@` and the due instant in Unix milliseconds.
+    /// `schedule`, `schedule@` and the due instant in Unix milliseconds, `activity` or `activity@`
+    /// and an owner's row id.
     public var payload: String {
         switch self {
         case .sessionRecovered: "session"
         case .scheduleChanged(nil): "schedule"
         case .scheduleChanged(let due?): "schedule@\(due.millis)"
+        case .activity(nil): "activity"
+        case .activity(let owner?): "activity@\(owner)"
         }
     }
 
     public init?(payload: String) {
         if payload == "session" {
             self = .sessionRecovered
+        } else if payload == "activity" {
+            self = .activity(ownerId: nil)
+        } else if payload.hasPrefix("activity@"), let owner = Int64(payload.dropFirst("activity@".count)) {
+            self = .activity(ownerId: owner)
         } else if payload == "schedule" {
             self = .scheduleChanged(earliestDue: nil)
         } else if payload.hasPrefix("schedule@"), let millis = Int64(payload.dropFirst("schedule@".count)) {

@@ -22,11 +22,13 @@ public struct ClaimedMessage: Hashable, Sendable {
     /// The message id reserved at the gateway for this message, when its engine takes one: every send
     /// carries it, so "did it go out?" is a lookup by id.
     public let reservedMessageId: String?
+    /// Whose campaign it is: whose open pages refresh when its state changes.
+    public let ownerId: Int64
 
     public init(
         id: Int64, claimToken: Int64, attemptCount: Int, campaignId: String, sessionName: String, chatId: String,
         content: String, scheduledAt: Date, needsReconcile: Bool, sendStartedAt: Date?, lastError: String?,
-        reservedMessageId: String? = nil
+        reservedMessageId: String? = nil, ownerId: Int64 = 0
     ) {
         self.id = id
         self.claimToken = claimToken
@@ -40,6 +42,7 @@ public struct ClaimedMessage: Hashable, Sendable {
         self.sendStartedAt = sendStartedAt
         self.lastError = lastError
         self.reservedMessageId = reservedMessageId
+        self.ownerId = ownerId
     }
 
     /// The same claim with a reserved message id.
@@ -47,7 +50,7 @@ public struct ClaimedMessage: Hashable, Sendable {
         ClaimedMessage(
             id: id, claimToken: claimToken, attemptCount: attemptCount, campaignId: campaignId, sessionName: sessionName,
             chatId: chatId, content: content, scheduledAt: scheduledAt, needsReconcile: needsReconcile,
-            sendStartedAt: sendStartedAt, lastError: lastError, reservedMessageId: messageId)
+            sendStartedAt: sendStartedAt, lastError: lastError, reservedMessageId: messageId, ownerId: ownerId)
     }
 }
 

@@ -128,12 +128,17 @@ public struct StoredCampaign: Hashable, Sendable {
     public let nextSendAt: Date?
     /// The current schedule's messages in send order, when asked for.
     public let messages: [StoredMessage]?
+    /// The last status the gateway reported for the campaign's session (`nil`: never heard).
+    public let sessionStatus: String?
+    /// Why a message that is due waits: the last error of one waiting for a retry (`nil`: none waits).
+    public let waitingReason: String?
 
     public var status: CampaignStatus { CampaignStatus.derive(isDeleted: deletedAt != nil, tally: tally) }
 
     public init(
         id: String, ownerId: Int64, session: WhatsAppSession, settings: CampaignSettings, createdAt: Date, updatedAt: Date,
-        deletedAt: Date?, tally: MessageTally, firstSendAt: Date?, nextSendAt: Date?, messages: [StoredMessage]?
+        deletedAt: Date?, tally: MessageTally, firstSendAt: Date?, nextSendAt: Date?, messages: [StoredMessage]?,
+        sessionStatus: String? = nil, waitingReason: String? = nil
     ) {
         self.id = id
         self.ownerId = ownerId
@@ -146,6 +151,8 @@ public struct StoredCampaign: Hashable, Sendable {
         self.firstSendAt = firstSendAt
         self.nextSendAt = nextSendAt
         self.messages = messages
+        self.sessionStatus = sessionStatus
+        self.waitingReason = waitingReason
     }
 }
 

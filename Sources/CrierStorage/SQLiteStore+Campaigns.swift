@@ -167,7 +167,7 @@ extension SQLiteStore {
 
     private static let campaignSelect = """
         SELECT c.*, s.public_id AS session_public_id, s.name AS session_name, s.owner_id AS session_owner_id,
-            s.created_at AS session_created_at
+            s.created_at AS session_created_at, s.gateway_status AS session_status
         FROM campaigns c JOIN whatsapp_sessions s ON s.id = c.session_id
         """
 
@@ -211,10 +211,11 @@ extension SQLiteStore {
         var tallies: [Int64: MessageTally] = [:]
         var firstSend: [Int64: Int64] = [:]
         var nextSend: [Int64: Int64] = [:]
+        var waiting: [Int64: String] = [:]
         let counts = try Row.fetchAll(
             db,
             sql: """
-                SELECT m.campaign_id, m.status, COUNT(*) AS n, MIN(m.scheduled_at) AS first_at
+                SELECT m.campaign_id, m.status, COUNT(*) AS n, MIN(m.scheduled_at) AS first_at, MAX(m.last_error) AS waiting
                 FROM messages m JOIN campaigns c ON c.id = m.campaign_id AND m.schedule_version = c.schedule_version
                 WHERE m.campaign_id IN (\(marks)) GROUP BY m.campaign_id, m.status
                 """,
@@ -226,6 +227,7 @@ extension SQLiteStore {
             let firstAt: Int64 = row["first_at"]
             firstSend[campaignId] = min(firstSend[campaignId] ?? .max, firstAt)
             if !status.isTerminal { nextSend[campaignId] = min(nextSend[campaignId] ?? .max, firstAt) }
+            if status == .pending, let reason: String = row["waiting"] { waiting[campaignId] = reason }
         }
         var messages: [Int64: [StoredMessage]] = [:]
         if includeMessages {
@@ -264,7 +266,7 @@ extension SQLiteStore {
             return try StoredCampaign(
                 row: row, tally: tallies[rowId] ?? MessageTally(), firstSendAt: firstSend[rowId].map(Date.init(millis:)),
                 nextSendAt: nextSend[rowId].map(Date.init(millis:)),
-                messages: includeMessages ? messages[rowId] ?? [] : nil)
+                messages: includeMessages ? messages[rowId] ?? [] : nil, waitingReason: waiting[rowId])
         }
     }
 }
@@ -287,7 +289,10 @@ extension StoredMessage {
 }
 
 extension StoredCampaign {
-    init(row: Row, tally: MessageTally, firstSendAt: Date?, nextSendAt: Date?, messages: [StoredMessage]?) throws {
+    init(
+        row: Row, tally: MessageTally, firstSendAt: Date?, nextSendAt: Date?, messages: [StoredMessage]?,
+        waitingReason: String?
+    ) throws {
         let session = WhatsAppSession(
             id: row["session_public_id"], name: row["session_name"], ownerId: row["session_owner_id"],
             createdAt: Date(millis: row["session_created_at"]))
@@ -304,6 +309,6 @@ extension StoredCampaign {
             id: row["public_id"], ownerId: row["owner_id"], session: session, settings: settings,
             createdAt: Date(millis: row["created_at"]), updatedAt: Date(millis: row["updated_at"]),
             deletedAt: (row["deleted_at"] as Int64?).map(Date.init(millis:)), tally: tally, firstSendAt: firstSendAt,
-            nextSendAt: nextSendAt, messages: messages)
+            nextSendAt: nextSendAt, messages: messages, sessionStatus: row["session_status"], waitingReason: waitingReason)
     }
 }

@@ -21,16 +21,16 @@ extension SQLiteStore {
                 arguments: [owner, leaseUntil.millis, now.millis, now.millis, limit])
             guard !claimed.isEmpty else { return [] }
             let campaignIds = Set(claimed.map { $0[1] as Int64 })
-            var targets: [Int64: (publicId: String, session: String, chat: String)] = [:]
+            var targets: [Int64: (publicId: String, session: String, chat: String, owner: Int64)] = [:]
             for row in try Row.fetchAll(
                 db.cachedStatement(
                     sql: """
-                        SELECT c.id, c.public_id, c.group_id, s.name FROM campaigns c
+                        SELECT c.id, c.public_id, c.group_id, s.name, c.owner_id FROM campaigns c
                         JOIN whatsapp_sessions s ON s.id = c.session_id WHERE c.id IN (SELECT value FROM json_each(?))
                         """),
                 arguments: [Self.jsonArray(campaignIds)])
             {
-                targets[row[0]] = (row[1], row[3], row[2])
+                targets[row[0]] = (row[1], row[3], row[2], row[4])
             }
             // Columns by position, in RETURNING's order (by name, each access compares names).
             return claimed.compactMap { row -> ClaimedMessage? in
@@ -40,7 +40,7 @@ extension SQLiteStore {
                     campaignId: target.publicId, sessionName: target.session, chatId: target.chat,
                     content: row[4], scheduledAt: Date(millis: row[5]), needsReconcile: row[6],
                     sendStartedAt: (row[7] as Int64?).map(Date.init(millis:)), lastError: row[8],
-                    reservedMessageId: row[9])
+                    reservedMessageId: row[9], ownerId: target.owner)
             }.sorted { ($0.scheduledAt, $0.id) < ($1.scheduledAt, $1.id) }
         }
     }
@@ -228,7 +228,13 @@ extension SQLiteStore {
     @discardableResult
     public func recordAck(session: String, rawMessageId: String, level: AckLevel, at: Date) async throws -> Bool {
         guard level >= .device else { return false }
-        return try await transaction { db in
+        let applied = try await applyAck(session: session, rawMessageId: rawMessageId, level: level, at: at)
+        if applied, let owner = try await sessionOwner(name: session) { await changes.announce(.activity(ownerId: owner)) }
+        return applied
+    }
+
+    private func applyAck(session: String, rawMessageId: String, level: AckLevel, at: Date) async throws -> Bool {
+        try await transaction { db in
             let sessionCampaigns = """
                 campaign_id IN (SELECT c.id FROM campaigns c JOIN whatsapp_sessions s ON s.id = c.session_id
                                 WHERE s.name = ?)
@@ -253,11 +259,16 @@ extension SQLiteStore {
     }
 
     public func recordSessionStatus(name: String, status: String, at: Date) async throws {
-        try await transaction { db in
-            try db.execute(
-                sql: "UPDATE whatsapp_sessions SET gateway_status = ?, gateway_status_at = ? WHERE name = ?",
-                arguments: [status, at.millis, name])
+        let owner = try await transaction { db in
+            try Int64.fetchOne(
+                db.cachedStatement(
+                    sql: """
+                        UPDATE whatsapp_sessions SET gateway_status = ?, gateway_status_at = ?
+                        WHERE name = ? AND gateway_status IS NOT ? RETURNING owner_id
+                        """),
+                arguments: [status, at.millis, name, status])
         }
+        if let owner { await changes.announce(.activity(ownerId: owner)) }
     }
 }
 

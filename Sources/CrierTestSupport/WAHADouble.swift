@@ -196,6 +196,7 @@ public final class WAHADouble: Sendable {
         router.add(middleware: APIKeyCheck(double: self))
         router.add(middleware: RequestLog(double: self))
         router.post("api/sendText") { request, context in try await self.sendText(request, context: context) }
+        addControls(to: router)
         router.get("api/:session/chats/:chatId/messages") { request, context in
             try self.messages(request, context: context)
         }
@@ -220,6 +221,7 @@ public final class WAHADouble: Sendable {
                 "engine": ["engine": self.state.withLock { $0.engine.name }],
             ]
             info["config"] = self.sessionConfig(name)
+            if status == .working { info["me"] = ["id": Self.phoneNumber(of: name) + "@c.us", "pushName": "Phone of \(name)"] }
             return Self.json(info)
         }
         router.post("api/sessions") { request, context in
@@ -303,6 +305,11 @@ public final class WAHADouble: Sendable {
 
     /// The session's status. A session created or (re)started answers STARTING to that request, and is
     /// then what a start makes it (`statusAfterStart`).
+    /// The number a session's "phone" has in the double: digits derived from its name.
+    public static func phoneNumber(of session: String) -> String {
+        "2547" + String(format: "%08d", abs(session.utf8.reduce(7) { ($0 &* 31 &+ Int($1)) % 100_000_000 }))
+    }
+
     private func sessionStatus(_ name: String) -> SessionStatus? {
         state.withLock { $0.sessions[name] ?? $0.unknownSessionStatus }
     }
@@ -451,22 +458,58 @@ public final class WAHADouble: Sendable {
         return message
     }
 
+    // MARK: Controls over HTTP
+
+    /// What a browser test does to "the phone" from outside the test process: not WAHA's API (and not
+    /// checked against its spec). `POST /_double/sessions/{name}/status/{STATUS}` sets a session's
+    /// status (the phone scanned the QR code: WORKING) and posts WAHA's `session.status` webhook;
+    /// `POST /_double/acks/{level}` posts that receipt for every message accepted so far.
+    private func addControls(to router: Router<BasicRequestContext>) {
+        router.post("_double/sessions/:name/status/:status") { _, context in
+            let name = try context.parameters.require("name")
+            guard let status = SessionStatus(rawValue: try context.parameters.require("status")) else {
+                return Self.nestError(400, "no such status")
+            }
+            self.setSessionStatus(name, status)
+            await self.postSessionStatus(name, status: status)
+            return Self.json(["name": name, "status": status.rawValue])
+        }
+        router.post("_double/acks/:level") { _, context in
+            guard let level = Int(try context.parameters.require("level")).flatMap(AckLevel.init(rawValue:)) else {
+                return Self.nestError(400, "no such level")
+            }
+            let messages = self.recorded
+            for message in messages { await self.postAck(message, level: level) }
+            return Self.json(["acknowledged": messages.count])
+        }
+    }
+
     // MARK: Webhooks
+
+    /// Posts WAHA's `session.status` event to the session's webhook, when it has one.
+    public func postSessionStatus(_ session: String, status: SessionStatus) async {
+        await postEvent(session: session, event: "session.status", payload: ["status": status.rawValue])
+    }
 
     /// Posts a receipt for `message` to the webhook its session was created with, signed as WAHA signs
     /// (`X-Webhook-Hmac`: hex HMAC-SHA512 of the raw body with the configured key).
     public func postAck(_ message: RecordedMessage, level: AckLevel) async {
-        guard let hook = (sessionConfig(message.session)?["webhooks"] as? [[String: Any]])?.first,
+        await postEvent(
+            session: message.session, event: message.chatId.hasSuffix("@g.us") ? "message.ack.group" : "message.ack",
+            payload: [
+                "id": message.id, "from": message.chatId, "to": message.chatId, "fromMe": true,
+                "ack": level.rawValue, "ackName": "\(level)".uppercased(),
+            ])
+    }
+
+    /// Posts one event envelope to the webhook `session` was created with, signed as WAHA signs.
+    private func postEvent(session: String, event name: String, payload: [String: Any]) async {
+        guard let hook = (sessionConfig(session)?["webhooks"] as? [[String: Any]])?.first,
             let url = hook["url"] as? String
         else { return }
         let event: [String: Any] = [
             "id": "evt_" + Self.randomHex(26).lowercased(), "timestamp": Int(clock.now().timeIntervalSince1970 * 1000),
-            "event": message.chatId.hasSuffix("@g.us") ? "message.ack.group" : "message.ack", "session": message.session,
-            "engine": state.withLock { $0.engine.name },
-            "payload": [
-                "id": message.id, "from": message.chatId, "to": message.chatId, "fromMe": true,
-                "ack": level.rawValue, "ackName": "\(level)".uppercased(),
-            ],
+            "event": name, "session": session, "engine": state.withLock { $0.engine.name }, "payload": payload,
         ]
         guard let body = try? JSONSerialization.data(withJSONObject: event) else { return }
         var request = HTTPClientRequest(url: url)
@@ -576,7 +619,9 @@ public final class WAHADouble: Sendable {
         typealias Context = BasicRequestContext
         let double: WAHADouble
         func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-            guard double.state.withLock({ $0.logsRequests }) else { return try await next(request, context) }
+            guard double.state.withLock({ $0.logsRequests }), !request.uri.path.hasPrefix("/_double/") else {
+                return try await next(request, context)
+            }
             var request = request
             let buffer = try await request.collectBody(upTo: 1 << 24)
             var query: [String: String] = [:]
