@@ -113,6 +113,10 @@ public final class Dispatcher: Service, Sendable {
 
     /// One pass over what is due now, waiting for every send it starts. `run()` does the same without
     /// waiting; tests call this to step the dispatcher deterministically.
+    /// Something of this owner's changed elsewhere (a campaign created or deleted): their pages
+    /// refresh at the next flush, with whatever the dispatcher changed meanwhile.
+    public func noteActivity(of owner: Int64) { activity.note(owner: owner) }
+
     public func dispatchDue() async {
         await withDiscardingTaskGroup { group in
             _ = await pass(housekeeping: true) { session in group.addTask { await self.runLane(session) } }

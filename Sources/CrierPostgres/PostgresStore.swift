@@ -317,6 +317,16 @@ public final class PostgresStore: Store {
         try await rows("SELECT * FROM whatsapp_sessions WHERE owner_id = \(ownerId) ORDER BY id").map(WhatsAppSession.init)
     }
 
+    public func sessionStatuses(ownerId: Int64) async throws -> [String: String] {
+        var statuses: [String: String] = [:]
+        for row in try await rows(
+            "SELECT public_id, gateway_status FROM whatsapp_sessions WHERE owner_id = \(ownerId) AND gateway_status IS NOT NULL")
+        {
+            statuses[try row["public_id"].decode(String.self)] = try row["gateway_status"].decode(String.self)
+        }
+        return statuses
+    }
+
     public func session(idOrName: String, ownerId: Int64) async throws -> WhatsAppSession? {
         try await rows(
             """

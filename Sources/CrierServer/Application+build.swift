@@ -72,7 +72,13 @@ public func buildApplication(
                 configuration.maxConnections + configuration.reservedLocalConnections, logger: logger)),
         services: components.services.map { service in
             service is Dispatcher ? GatedService(gate: serverStarted, service: service) : service
-        },
+        } + [
+            dashboard.liveFeedService { [store = components.store] onActivity in
+                await store.changes.follow { change in
+                    if case .activity(let owner) = change { onActivity(owner) }
+                }
+            }
+        ],
         onServerRunning: { _ in serverStarted.open() },
         logger: logger)
 }
@@ -106,7 +112,10 @@ func makeComponents(
         clock: clock,
         campaigns: CampaignService(
             store: store, clock: clock, validator: CampaignValidator(defaultTimeZone: configuration.defaultTimeZone),
-            onScheduleChange: { await store.changes.announce(.scheduleChanged(earliestDue: $0)) }),
+            onScheduleChange: { due, owner in
+                await store.changes.announce(.scheduleChanged(earliestDue: due))
+                dispatcher.noteActivity(of: owner)
+            }),
         sessions: SessionService(
             store: store, gateway: gateway, clock: clock, webhook: configuration.sessionWebhook),
         accounts: AccountService(store: store, clock: clock, passwordHashCost: configuration.passwordHashCost),
@@ -128,7 +137,8 @@ func makeDashboard(
         accounts: dependencies.accounts, campaigns: dependencies.campaigns, sessions: dependencies.sessions,
         throttle: SignInThrottle(clock: clock), signUps: SignUpLimiter(clock: clock), storage: dependencies.storageHealth, renderer: try await PageRenderer.load(), assets: try DashboardAssets.load(),
         clock: clock, isConsoleGateway: components.gateway is ConsoleGateway,
-        defaultTimeZone: configuration.defaultTimeZone, publicURL: configuration.publicURL)
+        defaultTimeZone: configuration.defaultTimeZone, publicURL: configuration.publicURL,
+        liveStreamLimits: (configuration.maxLiveStreamsPerUser, configuration.maxLiveStreams))
 }
 
 extension ServerConfiguration {

@@ -116,6 +116,9 @@ public struct ServerConfiguration: Sendable {
     /// How long a client may take to send a whole request, head and body, counted from when the
     /// connection began waiting for it. Not a setting: tests shorten it.
     public var requestTimeout: TimeAmount = .seconds(30)
+    /// Live dashboard streams (`/events`) open at once, per user and for the server. Not settings.
+    public var maxLiveStreamsPerUser = 4
+    public var maxLiveStreams = 200
     /// bcrypt's work factor for new passwords (not a command-line setting: tests lower it to stay fast).
     public var passwordHashCost: UInt8 = 12
 

@@ -6,16 +6,17 @@ import Foundation
 ///
 /// `onScheduleChange` is called after every change that adds or cancels messages, with the soonest
 /// instant an added message falls due (nil when it cannot be said), so a dispatcher can wake up instead
-/// of polling — or sleep on, when it will look before then anyway.
+/// of polling — or sleep on, when it will look before then anyway — and with the campaigns' owner,
+/// whose other open pages refresh.
 public struct CampaignService: Sendable {
     let store: any Store
     let clock: any WallClock
     let validator: CampaignValidator
-    let onScheduleChange: @Sendable (_ earliestDue: Date?) async -> Void
+    let onScheduleChange: @Sendable (_ earliestDue: Date?, _ ownerId: Int64) async -> Void
 
     public init(
         store: any Store, clock: any WallClock, validator: CampaignValidator,
-        onScheduleChange: @escaping @Sendable (_ earliestDue: Date?) async -> Void = { _ in }
+        onScheduleChange: @escaping @Sendable (_ earliestDue: Date?, _ ownerId: Int64) async -> Void = { _, _ in }
     ) {
         self.store = store
         self.clock = clock
@@ -43,7 +44,7 @@ public struct CampaignService: Sendable {
         let now = clock.now()
         let (sessionIdOrName, campaigns) = try planned(inputs, now: now)
         let ids = try await save(campaigns, sessionIdOrName: sessionIdOrName, ownerId: user.id, at: now)
-        await onScheduleChange(campaigns.lazy.flatMap(\.messages).map(\.scheduledAt).min())
+        await onScheduleChange(campaigns.lazy.flatMap(\.messages).map(\.scheduledAt).min(), user.id)
         return ids
     }
 
@@ -87,13 +88,13 @@ public struct CampaignService: Sendable {
         let now = clock.now()
         let messages = try CampaignPlanner.plan(settings, now: now)
         try await store.replaceSchedule(campaignId: id, ownerId: user.id, settings: settings, messages: messages, at: now)
-        await onScheduleChange(messages.map(\.scheduledAt).min())
+        await onScheduleChange(messages.map(\.scheduledAt).min(), user.id)
     }
 
     /// Soft-deletes the campaign and cancels what it has not sent.
     public func delete(id: String, for user: User) async throws {
         try await store.deleteCampaign(campaignId: id, ownerId: user.id, at: clock.now())
-        await onScheduleChange(nil)
+        await onScheduleChange(nil, user.id)
     }
 
     public func campaign(id: String, for user: User) async throws -> StoredCampaign {

@@ -102,6 +102,17 @@ public struct SessionService: Sendable {
         }
     }
 
+    /// The user's numbers that are not connected, by their last known status (no gateway asked):
+    /// what every page's banner names.
+    public func disconnected(for user: User) async throws -> [(session: WhatsAppSession, words: String)] {
+        let statuses = try await store.sessionStatuses(ownerId: user.id)
+        guard statuses.values.contains(where: { $0 != SessionStatus.working.rawValue }) else { return [] }
+        return try await store.sessions(ownerId: user.id).compactMap { session in
+            guard let status = statuses[session.id].flatMap(SessionStatus.init(rawValue:)), status != .working else { return nil }
+            return (session, status.words)
+        }
+    }
+
     public func session(id: String, for user: User) async throws -> SessionView {
         await view(try await owned(id, by: user))
     }

@@ -322,6 +322,20 @@ public final class SQLiteStore: Store {
         }
     }
 
+    public func sessionStatuses(ownerId: Int64) async throws -> [String: String] {
+        try await writer.read { db in
+            var statuses: [String: String] = [:]
+            for row in try Row.fetchAll(
+                db.cachedStatement(
+                    sql: "SELECT public_id, gateway_status FROM whatsapp_sessions WHERE owner_id = ? AND gateway_status IS NOT NULL"),
+                arguments: [ownerId])
+            {
+                statuses[row[0]] = row[1]
+            }
+            return statuses
+        }
+    }
+
     public func session(idOrName: String, ownerId: Int64) async throws -> WhatsAppSession? {
         try pointRead { db in
             try Self.firstRow(

@@ -50,6 +50,9 @@ public protocol Store: DispatchStore {
     /// Who registered the session with this gateway name, if anyone.
     func sessionOwner(name: String) async throws -> Int64?
     func sessions(ownerId: Int64) async throws -> [WhatsAppSession]
+    /// The last status the gateway reported for each of the owner's sessions that has one, by the
+    /// session's public id (what pages show without asking the gateway).
+    func sessionStatuses(ownerId: Int64) async throws -> [String: String]
     /// The owner's session with this public id or, failing that, this gateway name.
     func session(idOrName: String, ownerId: Int64) async throws -> WhatsAppSession?
 

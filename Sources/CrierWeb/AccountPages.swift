@@ -114,7 +114,10 @@ struct AccountPages {
 
     @Sendable func logout(_ request: Request, context: WebContext) async throws -> Response {
         _ = try await WebForm.read(request, context: context)
-        if let cookie = context.sessionCookie { try await accounts.endWebSession(cookie) }
+        if let cookie = context.sessionCookie {
+            try await accounts.endWebSession(cookie)
+            dashboard.streams.endSignIn(cookie)
+        }
         var response = PageRenderer.redirect(to: "/login?notice=signed-out")
         response.setCookie(context.expiredSessionCookie)
         return response

@@ -3,6 +3,7 @@ import CrierHTTP
 import CrierService
 import Foundation
 import Hummingbird
+import ServiceLifecycle
 
 /// The browser dashboard, mounted at `/` beside the JSON API: server-rendered pages over the same
 /// services, scoped to the same users, with a cookie sign-in instead of a bearer token.
@@ -21,11 +22,14 @@ public struct Dashboard: Sendable {
     let isConsoleGateway: Bool
     let defaultTimeZone: String
     let publicURLIsHTTPS: Bool
+    /// The open `/events` streams, and how live pages are timed.
+    let streams: LiveStreams
+    let liveTiming: LiveTiming
 
     public init(
         accounts: AccountService, campaigns: CampaignService, sessions: SessionService, throttle: SignInThrottle,
         signUps: SignUpLimiter, storage: StorageHealth, renderer: PageRenderer, assets: DashboardAssets, clock: any WallClock, isConsoleGateway: Bool,
-        defaultTimeZone: String, publicURL: String?
+        defaultTimeZone: String, publicURL: String?, liveStreamLimits: (perUser: Int, total: Int) = (4, 200)
     ) {
         self.accounts = accounts
         self.campaigns = campaigns
@@ -39,6 +43,16 @@ public struct Dashboard: Sendable {
         self.isConsoleGateway = isConsoleGateway
         self.defaultTimeZone = defaultTimeZone
         self.publicURLIsHTTPS = publicURL?.lowercased().hasPrefix("https://") ?? false
+        streams = LiveStreams(limits: .init(perUser: liveStreamLimits.perUser, total: liveStreamLimits.total))
+        liveTiming = LiveTiming()
+    }
+
+    /// The service that tells open pages what changed: it follows the store's activity
+    /// announcements (`follow` calls its argument with each announced owner, `nil` for anyone).
+    public func liveFeedService(
+        follow: @escaping @Sendable (@escaping @Sendable (Int64?) -> Void) async -> Void
+    ) -> some Service {
+        LiveFeedService(streams: streams, followActivity: follow)
     }
 
     public func addRoutes(to router: Router<CrierRequestContext>) {
@@ -49,6 +63,7 @@ public struct Dashboard: Sendable {
         AccountPages(dashboard: self).addRoutes(to: pages)
         CampaignPages(dashboard: self).addRoutes(to: pages)
         SessionPages(dashboard: self).addRoutes(to: pages)
+        LiveEventsPage(dashboard: self).addRoutes(to: pages)
     }
 
     /// The error page for a browser outside any dashboard route (no sign-in is looked up there).

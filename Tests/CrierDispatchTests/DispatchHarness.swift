@@ -53,7 +53,7 @@ struct DispatchHarness {
             let accounts = AccountService(store: store, clock: clock, passwordHashCost: 4)
             let user = try await accounts.addUser(email: "ada@example.com", name: nil, password: "password1", isAdmin: false)
             let campaigns = CampaignService(
-                store: store, clock: clock, validator: CampaignValidator(), onScheduleChange: { wakeUp.signal(dueAt: $0) })
+                store: store, clock: clock, validator: CampaignValidator(), onScheduleChange: { due, _ in wakeUp.signal(dueAt: due) })
             try await body(
                 DispatchHarness(
                     store: store, clock: clock, double: double, dispatcher: dispatcher, campaigns: campaigns,

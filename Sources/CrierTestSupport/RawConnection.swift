@@ -6,11 +6,11 @@ import Glibc
 
 /// A TCP connection to the server under test that sends exactly the bytes given: for what an HTTP
 /// client library would never send (malformed chunks, half a header, a client that just sits there).
-final class RawConnection: @unchecked Sendable {
+public final class RawConnection: @unchecked Sendable {
     private let socket: Int32
 
     /// Connects from `source` (any 127.x address is this machine: tests play several clients).
-    init(port: Int, from source: String = "127.0.0.1") throws {
+    public init(port: Int, from source: String = "127.0.0.1") throws {
         socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var local = sockaddr_in()
         local.sin_family = sa_family_t(AF_INET)
@@ -18,7 +18,7 @@ final class RawConnection: @unchecked Sendable {
         let bound = withUnsafePointer(to: &local) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        guard bound == 0 else { throw HarnessError("bind to \(source) failed: errno \(errno)") }
+        guard bound == 0 else { throw RawConnectionError("bind to \(source) failed: errno \(errno)") }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
@@ -26,12 +26,12 @@ final class RawConnection: @unchecked Sendable {
         let result = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        guard result == 0 else { throw HarnessError("connect failed: errno \(errno)") }
+        guard result == 0 else { throw RawConnectionError("connect failed: errno \(errno)") }
     }
 
     deinit { close(socket) }
 
-    func send(_ text: String) {
+    public func send(_ text: String) {
         let bytes = Array(text.utf8)
         _ = bytes.withUnsafeBytes { Glibc.send(socket, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
     }
@@ -39,7 +39,7 @@ final class RawConnection: @unchecked Sendable {
     /// Everything the server sends until it closes the connection or `timeout` passes without data.
     /// Waits on a thread of its own: a blocking `recv` on Swift's two-thread pool (on a 2-core
     /// machine) would starve the very server handlers it waits for.
-    func receive(timeout: TimeInterval) async -> (text: String, closed: Bool) {
+    public func receive(timeout: TimeInterval) async -> (text: String, closed: Bool) {
         await withCheckedContinuation { continuation in
             let thread = Thread { continuation.resume(returning: self.blockingReceive(timeout: timeout)) }
             thread.start()
@@ -61,4 +61,9 @@ final class RawConnection: @unchecked Sendable {
             }
         }
     }
+}
+
+public struct RawConnectionError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
 }
