@@ -13,9 +13,12 @@ struct CampaignPages {
 
     /// Campaigns per list page.
     static let pageSize = 20
+    /// Messages per page of a campaign's page (a year's daily countdown is eight pages, not one long one).
+    static let messagesPerPage = 50
 
     func addRoutes(to router: RouterGroup<WebContext>) {
         router.get("/", use: list)
+        router.get("live/banner", use: banner)
         router.get("campaigns/new", use: newPage)
         router.post("campaigns/new", use: create)
         router.post("campaigns/preview", use: preview)
@@ -41,9 +44,17 @@ struct CampaignPages {
         var values: [String: Any] = [
             "campaigns": page.campaigns.map(CampaignRow.init), "isEmpty": page.campaigns.isEmpty,
             "completedTab": completed, "activeTab": !completed,
+            "liveURL": "/?fragment=list&tab=\(tab)" + (cursor.map { "&after=\($0)" } ?? ""),
         ]
         values["nextPage"] = page.nextCursor.map { "/?tab=\(tab)&after=\($0)" }
+        if request.uri.queryParameters["fragment"] != nil { return dashboard.fragment("campaign-list", context: context, values) }
         return dashboard.page("campaigns", title: "Campaigns", context: context, notice: Notices.text(request), values)
+    }
+
+    /// The banner naming the user's numbers that are not connected, for every page's live part.
+    @Sendable func banner(_ request: Request, context: WebContext) async throws -> Response {
+        _ = try context.requireUser()
+        return dashboard.fragment("banner", context: context)
     }
 
     // MARK: New
@@ -158,13 +169,24 @@ struct CampaignPages {
 
     @Sendable func show(_ request: Request, context: WebContext) async throws -> Response {
         let user = try context.requireUser()
-        let campaign = try await campaigns.campaign(id: context.parameters.require("campaignId"), for: user)
+        let id = try context.parameters.require("campaignId")
+        let campaign = try await campaigns.campaign(id: id, for: user)
         let settings = campaign.settings
         let zone = settings.timeZone
         let canEdit = campaign.deletedAt == nil && campaign.tally[.sent] + campaign.tally[.sending] == 0
+        let all = campaign.messages ?? []
+        let pages = max(1, (all.count + Self.messagesPerPage - 1) / Self.messagesPerPage)
+        // By default the page with the next message to go out (the last one once all are done).
+        let upcoming = all.firstIndex { !$0.status.isTerminal }.map { $0 / Self.messagesPerPage + 1 } ?? pages
+        let pageNumber = min(max(1, request.uri.queryParameters["page"].flatMap { Int($0) } ?? upcoming), pages)
+        let shown = all.dropFirst((pageNumber - 1) * Self.messagesPerPage).prefix(Self.messagesPerPage)
         var values: [String: Any] = [
                 "campaign": CampaignRow(campaign),
-                "messages": (campaign.messages ?? []).map { MessageRow($0, zone: zone) },
+                "messages": shown.map { MessageRow($0, zone: zone) },
+                "paged": pages > 1, "messageCount": all.count,
+                "firstShown": (pageNumber - 1) * Self.messagesPerPage + 1,
+                "lastShown": (pageNumber - 1) * Self.messagesPerPage + shown.count,
+                "liveURL": "/campaigns/\(id)?fragment=detail&page=\(pageNumber)",
                 "session": campaign.session.name, "groupId": settings.groupId,
                 "schedule": settings.schedule.isRecurring
                     ? Formats.recurrence(settings.schedule.recurrence) : "Every day (countdown)",
@@ -177,6 +199,9 @@ struct CampaignPages {
                 "canDelete": campaign.deletedAt == nil,
             ]
         values["targetAmount"] = settings.targetAmount
+        if pageNumber > 1 { values["previousPage"] = "/campaigns/\(id)?page=\(pageNumber - 1)" }
+        if pageNumber < pages { values["nextPage"] = "/campaigns/\(id)?page=\(pageNumber + 1)" }
+        if request.uri.queryParameters["fragment"] != nil { return dashboard.fragment("campaign-detail", context: context, values) }
         return dashboard.page(
             "campaign", title: settings.title ?? settings.groupName, context: context, notice: Notices.text(request), values)
     }

@@ -1,4 +1,5 @@
 import CrierCore
+import CrierService
 import CrierStorage
 import Foundation
 
@@ -16,6 +17,9 @@ struct CampaignRow {
     let nextSend: String?
     let timeZone: String
     let isDeleted: Bool
+    /// What needs the organiser's eye, in words ("1 missed"), with its kind for the colour.
+    let attention: [AttentionRow]
+    let hasAttention: Bool
 
     init(_ campaign: StoredCampaign) {
         let settings = campaign.settings
@@ -31,6 +35,8 @@ struct CampaignRow {
         nextSend = campaign.nextSendAt.map { Formats.dayAndTime($0, in: settings.timeZone) }
         timeZone = settings.timeZoneIdentifier
         isDeleted = campaign.deletedAt != nil
+        attention = campaign.attention.map(AttentionRow.init)
+        hasAttention = !attention.isEmpty
     }
 
     static func statusText(_ status: CampaignStatus) -> String {
@@ -44,8 +50,19 @@ struct CampaignRow {
     }
 }
 
+struct AttentionRow {
+    let kind: String
+    let message: String
+
+    init(_ attention: Attention) {
+        kind = attention.kind.rawValue
+        message = attention.message
+    }
+}
+
 /// One message on a campaign's page: what happened to it and why.
 struct MessageRow {
+    let id: String
     let localTime: String
     let content: String
     let status: String
@@ -58,6 +75,7 @@ struct MessageRow {
     let hasAttempts: Bool
 
     init(_ message: StoredMessage, zone: TimeZone) {
+        id = message.publicId
         localTime = Formats.dayAndTime(message.scheduledAt, in: zone)
         content = message.content
         (status, statusClass) = MessageRow.state(message)
@@ -65,7 +83,7 @@ struct MessageRow {
         sentAt = message.sentAt.map { Formats.dayAndTime($0, in: zone) }
         deliveredAt = message.deliveredAt.map { Formats.dayAndTime($0, in: zone) }
         readAt = message.readAt.map { Formats.dayAndTime($0, in: zone) }
-        attempts = message.attempts.map { AttemptRow($0, zone: zone) }
+        attempts = AttemptRow.collapsed(message.attempts, zone: zone)
         hasAttempts = !attempts.isEmpty
     }
 
@@ -84,15 +102,48 @@ struct MessageRow {
     }
 }
 
+/// One line of a message's audit trail; attempts that repeat one another (a session that stayed
+/// down, checked again and again) are one line with a count, not two dozen identical ones.
 struct AttemptRow {
     let at: String
     let outcome: String
     let reason: String?
+    let repeats: Int?
+    let until: String?
 
-    init(_ attempt: AttemptLog, zone: TimeZone) {
-        at = Formats.dayAndTime(attempt.startedAt, in: zone)
-        outcome = attempt.outcome.rawValue
-        reason = attempt.reason
+    static func collapsed(_ attempts: [AttemptLog], zone: TimeZone) -> [AttemptRow] {
+        var rows: [AttemptRow] = []
+        var index = attempts.startIndex
+        while index < attempts.endIndex {
+            let first = attempts[index]
+            var last = index
+            while last + 1 < attempts.endIndex, attempts[last + 1].outcome == first.outcome,
+                attempts[last + 1].reason == first.reason
+            {
+                last += 1
+            }
+            let count = last - index + 1
+            rows.append(
+                AttemptRow(
+                    at: Formats.dayAndTime(first.startedAt, in: zone), outcome: AttemptRow.words(first.outcome),
+                    reason: first.reason, repeats: count > 1 ? count : nil,
+                    until: count > 1 ? Formats.dayAndTime(attempts[last].startedAt, in: zone) : nil))
+            index = last + 1
+        }
+        return rows
+    }
+
+    static func words(_ outcome: AttemptOutcome) -> String {
+        switch outcome {
+        case .sent: "sent"
+        case .reconciled: "found already sent"
+        case .retry: "will retry"
+        case .ambiguous: "uncertain, will check"
+        case .waiting: "waiting"
+        case .failed: "failed"
+        case .missed: "missed"
+        case .leaseExpired: "interrupted, will check"
+        }
     }
 }
 

@@ -58,7 +58,7 @@ public struct Dashboard: Sendable {
     public func addRoutes(to router: Router<CrierRequestContext>) {
         assets.addRoutes(to: router)
         let pages = router.group(context: WebContext.self)
-            .add(middleware: WebSessionMiddleware(accounts: accounts, publicURLIsHTTPS: publicURLIsHTTPS))
+            .add(middleware: WebSessionMiddleware(accounts: accounts, sessions: sessions, publicURLIsHTTPS: publicURLIsHTTPS))
             .add(middleware: WebErrorMiddleware(dashboard: self))
         AccountPages(dashboard: self).addRoutes(to: pages)
         CampaignPages(dashboard: self).addRoutes(to: pages)
@@ -72,10 +72,16 @@ public struct Dashboard: Sendable {
             "error",
             [
                 "layout": Layout(
-                    title: error.status.reasonPhrase, user: nil, csrf: "", consoleGateway: isConsoleGateway, notice: nil),
+                    title: error.status.reasonPhrase, user: nil, csrf: "", consoleGateway: isConsoleGateway, notice: nil,
+                    numbers: []),
                 "reason": error.status.reasonPhrase, "message": error.message,
             ])
         return PageRenderer.htmlResponse(html, status: error.status)
+    }
+
+    /// A live part of a page alone, for the page's script (`?fragment=…`, `data-live`).
+    func fragment(_ template: String, context: WebContext, _ values: [String: Any] = [:]) -> Response {
+        renderer.fragment(template, context: context, values)
     }
 
     /// A full page for this request, with the layout's gateway warning and an optional notice.

@@ -47,9 +47,19 @@ public struct PageRenderer: Sendable {
         var values = values
         values["layout"] = Layout(
             title: title, user: context.user.map(UserBadge.init), csrf: context.csrfToken,
-            consoleGateway: layout.consoleGateway, notice: layout.notice)
+            consoleGateway: layout.consoleGateway, notice: layout.notice, numbers: context.disconnected)
         values["csrf"] = context.csrfToken
         return Self.htmlResponse(html(template, values), status: status)
+    }
+
+    /// A live part of a page alone (`data-live`), for the page's script to put in place.
+    func fragment(_ template: String, context: WebContext, _ values: [String: Any] = [:]) -> Response {
+        var values = values
+        values["layout"] = Layout(
+            title: "", user: context.user.map(UserBadge.init), csrf: context.csrfToken, consoleGateway: false,
+            notice: nil, numbers: context.disconnected)
+        values["csrf"] = context.csrfToken
+        return Self.htmlResponse(html(template, values))
     }
 
     static func htmlResponse(_ html: String, status: HTTPResponse.Status = .ok) -> Response {
@@ -77,6 +87,15 @@ struct Layout {
     let csrf: String
     let consoleGateway: Bool
     let notice: String?
+    /// The user's numbers that are not connected: the banner on every page.
+    let numbers: [NumberNotice]
+}
+
+/// A number that is not connected, as the banner names it.
+struct NumberNotice: Sendable {
+    let id: String
+    let name: String
+    let words: String
 }
 
 /// The signed-in user as the header shows them.

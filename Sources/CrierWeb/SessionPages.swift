@@ -23,15 +23,16 @@ struct SessionPages {
     @Sendable func list(_ request: Request, context: WebContext) async throws -> Response {
         let user = try context.requireUser()
         let views = try await sessions.sessions(for: user)
-        return dashboard.page(
-            "sessions", title: "WhatsApp numbers", context: context,
-            ["sessions": views.map(SessionRow.init), "isEmpty": views.isEmpty])
+        let values: [String: Any] = ["sessions": views.map(SessionRow.init), "isEmpty": views.isEmpty]
+        if request.uri.queryParameters["fragment"] != nil { return dashboard.fragment("session-list", context: context, values) }
+        return dashboard.page("sessions", title: "WhatsApp numbers", context: context, values)
     }
 
+    /// Connecting needs no name: one is made up unless the organiser chose one (under "Advanced").
     @Sendable func connect(_ request: Request, context: WebContext) async throws -> Response {
         let user = try context.requireUser()
         let form = try await WebForm.read(request, context: context)
-        let name = form.text("name") ?? ""
+        let name = form.text("name") ?? Self.newName()
         do {
             let (view, _) = try await sessions.register(name: name, for: user)
             return PageRenderer.redirect(to: "/sessions/\(view.session.id)")
@@ -51,12 +52,22 @@ struct SessionPages {
             ["sessions": views.map(SessionRow.init), "isEmpty": views.isEmpty, "name": name, "errors": ["name": message]])
     }
 
+    /// A made-up gateway name: `phone-` and eight random letters and digits (unique enough, never
+    /// guessed as anyone's).
+    static func newName() -> String {
+        let alphabet = Array("abcdefghijkmnpqrstuvwxyz23456789")
+        var generator = SystemRandomNumberGenerator()
+        return "phone-" + String((0..<8).map { _ in alphabet[Int(generator.next(upperBound: UInt(alphabet.count)))] })
+    }
+
     @Sendable func show(_ request: Request, context: WebContext) async throws -> Response {
         let user = try context.requireUser()
-        let view = try await sessions.session(id: context.parameters.require("sessionId"), for: user)
-        return dashboard.page(
-            "session", title: view.session.name, context: context, notice: Notices.text(request),
-            ["session": SessionRow(view)])
+        let id = try context.parameters.require("sessionId")
+        let view = try await sessions.session(id: id, for: user)
+        let row = SessionRow(view)
+        let values: [String: Any] = ["session": row, "liveURL": "/sessions/\(id)?fragment=panel"]
+        if request.uri.queryParameters["fragment"] != nil { return dashboard.fragment("session-panel", context: context, values) }
+        return dashboard.page("session", title: row.title, context: context, notice: Notices.text(request), values)
     }
 
     /// The QR code to pair a phone, straight from the gateway.
@@ -106,8 +117,16 @@ struct SessionPages {
 struct SessionRow {
     let id: String
     let name: String
+    /// How the organiser knows the number: its WhatsApp name and number once linked, else its name.
+    let title: String
     let status: String
+    /// The status in a word or two for the badge ("Connected", "Scan the QR code").
+    let statusLabel: String
     let statusText: String
+    let phoneNumber: String?
+    let pushName: String?
+    /// Makes the QR code's address new each time the panel is drawn, so the browser fetches it.
+    let stamp: Int
     let statusClass: String
     let needsQR: Bool
     let working: Bool
@@ -119,8 +138,17 @@ struct SessionRow {
     init(_ view: SessionView) {
         id = view.session.id
         name = view.session.name
+        phoneNumber = view.phoneNumber
+        pushName = view.pushName
+        switch (view.pushName, view.phoneNumber) {
+        case (let push?, let phone?): title = "\(push) (+\(phone))"
+        case (nil, let phone?): title = "+\(phone)"
+        default: title = "Number \(view.session.name)"
+        }
         status = view.status?.rawValue ?? "UNKNOWN"
+        statusLabel = SessionRow.label(view.status)
         statusText = SessionRow.describe(view.status)
+        stamp = Int(Date().timeIntervalSince1970)
         statusClass = status.lowercased()
         needsQR = view.status == .scanQRCode
         working = view.status == .working
@@ -135,6 +163,18 @@ struct SessionRow {
         case true?: "on"
         case false?: "off"
         case nil: "unknown"
+        }
+    }
+
+    static func label(_ status: SessionStatus?) -> String {
+        switch status {
+        case .working?: "Connected"
+        case .scanQRCode?: "Scan the QR code"
+        case .starting?: "Starting"
+        case .stopped?: "Stopped"
+        case .failed?: "Failed"
+        case .passkeyRequired?, .passkeyConfirmationRequired?: "Confirm on the phone"
+        case nil: "Unknown"
         }
     }
 

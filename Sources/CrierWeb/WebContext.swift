@@ -15,6 +15,8 @@ public struct WebContext: ChildRequestContext {
     var csrfFromCookie = false
     /// Whether cookies set now must be Secure (Crier is reached over https).
     var secureCookies = false
+    /// The user's numbers that are not connected (for pages: the banner).
+    var disconnected: [NumberNotice] = []
     public let remoteAddress: String?
     /// The client for throttling (the peer, or whom a trusted proxy forwarded for).
     public let clientAddress: String?

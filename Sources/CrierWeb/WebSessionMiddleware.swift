@@ -19,6 +19,8 @@ struct WebSessionMiddleware: RouterMiddleware {
     static let csrfCookie = "crier_csrf"
 
     let accounts: AccountService
+    /// For the banner: the user's numbers that are not connected, by their last known status.
+    let sessions: SessionService
     /// Cookies are marked Secure when Crier is reached over https (its public URL, or a proxy's
     /// X-Forwarded-Proto).
     let publicURLIsHTTPS: Bool
@@ -32,6 +34,11 @@ struct WebSessionMiddleware: RouterMiddleware {
         {
             context.user = user
             context.sessionCookie = value
+            if request.method == .get {
+                context.disconnected = try await sessions.disconnected(for: user).map {
+                    NumberNotice(id: $0.session.id, name: $0.session.name, words: $0.words)
+                }
+            }
         }
         var newToken: String?
         if let session = context.sessionCookie {

@@ -31,7 +31,8 @@ document.addEventListener("DOMContentLoaded", () => {
   }
 
   livePreview(document.getElementById("campaign-form"));
-  sessionStatus(document.getElementById("session-status"));
+  livePage();
+  refreshQRCode();
 });
 
 // Every message the campaign would send, refreshed as the form changes; errors shown at their fields.
@@ -73,25 +74,39 @@ function showErrors(form, errors) {
   }
 }
 
-// A session's status, and its QR code refreshed until the phone is linked.
-function sessionStatus(panel) {
-  if (!panel || !panel.dataset.statusUrl) return;
-  const badge = document.getElementById("status-badge");
-  const text = document.getElementById("status-text");
-  const tick = async () => {
-    try {
-      const response = await fetch(panel.dataset.statusUrl, { headers: { "Accept": "application/json" } });
-      if (!response.ok) return;
-      const status = await response.json();
-      badge.textContent = status.status;
-      badge.className = "badge " + status.status.toLowerCase();
-      text.textContent = status.statusText;
-      const qr = document.getElementById("qr");
-      if (qr && status.working) qr.remove();
-      if (qr && status.needsQR) qr.querySelector("img").src = panel.dataset.qrUrl + "?t=" + Date.now();
-    } catch (error) {
-      // Try again at the next tick.
+// Live pages: the parts marked data-live are fetched again whenever the server says something of
+// this user's changed (server-sent events from /events), so nothing needs a reload.
+function livePage() {
+  if (!document.querySelector("[data-live]") || !("EventSource" in window)) return;
+  const source = new EventSource("/events");
+  let timer = null;
+  let running = false;
+  let again = false;
+  const refresh = async () => {
+    if (running) { again = true; return; }
+    running = true;
+    for (const region of document.querySelectorAll("[data-live]")) {
+      try {
+        const response = await fetch(region.dataset.live, { headers: { "Accept": "text/html" }, credentials: "same-origin" });
+        if (response.ok && !response.redirected) region.innerHTML = await response.text();
+      } catch (error) {
+        // The server is unreachable: the next change, or a reload, brings the page up to date.
+      }
     }
+    running = false;
+    document.documentElement.dataset.liveRefreshed = String(Date.now());
+    if (again) { again = false; refresh(); }
   };
-  setInterval(tick, 5000);
+  source.addEventListener("changed", () => { clearTimeout(timer); timer = setTimeout(refresh, 100); });
+  // A stream that was closed (signed out elsewhere, or the server restarted) is opened again by the
+  // browser; what changed meanwhile is fetched once it is back.
+  source.addEventListener("open", () => { if (document.documentElement.dataset.liveOpened) refresh(); document.documentElement.dataset.liveOpened = "yes"; });
+}
+
+// A QR code renews itself at the gateway: the image is fetched again while it is shown.
+function refreshQRCode() {
+  setInterval(() => {
+    const image = document.querySelector("#qr img[data-refresh]");
+    if (image) image.src = image.dataset.refresh + "?t=" + Date.now();
+  }, 5000);
 }
