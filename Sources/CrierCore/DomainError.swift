@@ -13,6 +13,8 @@ public enum DomainError: Error, Hashable, Sendable {
         code: "campaign_not_found", message: "Campaign not found or access denied")
     public static let campaignAlreadySent = DomainError.conflict(
         code: "campaign_already_sent", message: "Cannot edit campaign with messages that have already been sent")
+    public static let nothingUpcoming = DomainError.conflict(
+        code: "nothing_upcoming", message: "This campaign has no messages left to send")
     public static let campaignDeleted = DomainError.conflict(
         code: "campaign_deleted", message: "Cannot edit a deleted campaign")
     public static let sessionNotFound = DomainError.notFound(

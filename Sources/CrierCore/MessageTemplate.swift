@@ -13,6 +13,10 @@ public struct MessageTemplate: Hashable, Sendable {
 
     public let body: Body
 
+    public var isSequence: Bool {
+        if case .sequence = body { true } else { false }
+    }
+
     public init(_ template: String, isRecurring: Bool) {
         guard isRecurring, MessageTemplate.hasSeparator(template) else {
             body = .single(MessageTemplate.unescape(template))

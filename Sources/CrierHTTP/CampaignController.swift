@@ -34,6 +34,7 @@ struct CampaignController {
         group.post("preview", use: preview)
         group.get(":id", use: show)
         group.put(":id", use: update)
+        group.patch(":id/upcoming", use: correctUpcoming)
         group.delete(":id", use: delete)
     }
 
@@ -80,6 +81,24 @@ struct CampaignController {
             })
         try await campaigns.update(id: id, with: input, for: user)
         return JSONValue.response(.object(["success": .bool(true), "campaignId": .string(id)]))
+    }
+
+    /// `PATCH /api/campaigns/{id}/upcoming`: new text, title, target or header for the messages not yet
+    /// sent; a field left out stays as it is, a blank title or target amount removes it.
+    @Sendable func correctUpcoming(_ request: Request, context: Context) async throws -> Response {
+        let id = try campaignId(context)
+        let body = try await JSONObjectReader.read(
+            request, context: context, allowed: ["messageTemplate", "title", "targetAmount", "isFreeForm"],
+            explainUnknown: { field in
+                CampaignRequest.createFields.contains(field)
+                    ? "\(field) cannot be corrected here: only the text, title, target amount and header of upcoming messages can"
+                    : "Unknown field '\(field)'"
+            })
+        let correction = UpcomingCorrection(
+            messageTemplate: try body.string("messageTemplate"), title: try body.string("title"),
+            targetAmount: try body.string("targetAmount"), isFreeForm: try body.bool("isFreeForm"))
+        let changed = try await campaigns.correctUpcoming(id: id, with: correction, for: try context.requireUser())
+        return JSONValue.response(.object(["success": .bool(true), "campaignId": .string(id), "corrected": .int(changed)]))
     }
 
     @Sendable func delete(_ request: Request, context: Context) async throws -> Response {

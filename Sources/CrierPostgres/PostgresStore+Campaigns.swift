@@ -332,3 +332,47 @@ extension StoredCampaign {
             sessionStatus: try row["session_status"].decode(String?.self), waitingReason: waitingReason)
     }
 }
+
+extension PostgresStore {
+    public func correctUpcoming(
+        campaignId: String, ownerId: Int64, settings s: CampaignSettings, contents: [Int: String], at: Date
+    ) async throws -> Int {
+        try await transaction { [self] connection in
+            guard
+                let row = try await connection.rows(
+                    """
+                    SELECT id, schedule_version, deleted_at FROM campaigns
+                    WHERE public_id = \(campaignId) AND owner_id = \(ownerId) FOR UPDATE
+                    """, logger: logger
+                ).first
+            else { throw DomainError.campaignNotFound }
+            guard try row["deleted_at"].decode(Int64?.self) == nil else { throw DomainError.campaignDeleted }
+            let rowId = try row["id"].decode(Int64.self)
+            let version = try row["schedule_version"].decode(Int64.self)
+            let indexes = contents.keys.sorted().map(Int64.init)
+            let texts = contents.keys.sorted().compactMap { contents[$0] }
+            // One statement, rows locked in id order as the dispatcher's writes lock them.
+            let updated = try await connection.rows(
+                """
+                WITH locked AS MATERIALIZED (
+                    SELECT id, occurrence_index, octet_length(content) AS before FROM messages
+                    WHERE campaign_id = \(rowId) AND schedule_version = \(version) AND status = 'pending'
+                        AND occurrence_index = ANY(\(indexes)::bigint[])
+                    ORDER BY id FOR UPDATE
+                ), given AS (
+                    SELECT * FROM unnest(\(indexes)::bigint[], \(texts)::text[]) AS g(occurrence_index, content)
+                )
+                UPDATE messages m SET content = given.content FROM locked JOIN given USING (occurrence_index)
+                WHERE m.id = locked.id RETURNING octet_length(m.content) - locked.before AS delta
+                """, logger: logger)
+            let delta = try updated.reduce(0) { $0 + Int(try $1["delta"].decode(Int64.self)) }
+            try await connection.query(
+                """
+                UPDATE campaigns SET title = \(s.title), target_amount = \(s.targetAmount), template = \(s.template),
+                    is_free_form = \(s.isFreeForm), updated_at = \(at.millis) WHERE id = \(rowId)
+                """, logger: logger)
+            try await charge([UserQuota.Usage(campaigns: 0, messages: 0, bytes: delta + s.template.utf8.count)], ownerId: ownerId, connection)
+            return updated.count
+        }
+    }
+}

@@ -91,6 +91,23 @@ public struct CampaignService: Sendable {
         await onScheduleChange(messages.map(\.scheduledAt).min(), user.id)
     }
 
+    /// Re-renders the campaign's messages not yet sent with corrected text, title, target or header
+    /// (same occurrences, same times); what was sent is untouched. Returns how many changed.
+    public func correctUpcoming(id: String, with correction: UpcomingCorrection, for user: User) async throws -> Int {
+        guard let existing = try await store.campaign(id: id, ownerId: user.id) else { throw DomainError.campaignNotFound }
+        guard existing.deletedAt == nil else { throw DomainError.campaignDeleted }
+        let settings = try validator.validate(correction.input(correcting: existing.settings))
+        let upcoming = (existing.messages ?? []).filter { $0.status == .pending }
+        guard !upcoming.isEmpty else { throw DomainError.nothingUpcoming }
+        let texts = try CampaignPlanner.upcomingTexts(
+            settings, occurrences: upcoming.map { ($0.occurrenceIndex, $0.occurrenceDate) })
+        let contents = Dictionary(zip(upcoming.map(\.occurrenceIndex), texts), uniquingKeysWith: { first, _ in first })
+        let changed = try await store.correctUpcoming(
+            campaignId: id, ownerId: user.id, settings: settings, contents: contents, at: clock.now())
+        await onScheduleChange(nil, user.id)
+        return changed
+    }
+
     /// Soft-deletes the campaign and cancels what it has not sent.
     public func delete(id: String, for user: User) async throws {
         try await store.deleteCampaign(campaignId: id, ownerId: user.id, at: clock.now())

@@ -312,3 +312,46 @@ extension StoredCampaign {
             nextSendAt: nextSendAt, messages: messages, sessionStatus: row["session_status"], waitingReason: waitingReason)
     }
 }
+
+extension SQLiteStore {
+    public func correctUpcoming(
+        campaignId: String, ownerId: Int64, settings: CampaignSettings, contents: [Int: String], at: Date
+    ) async throws -> Int {
+        try await transaction { [quota] db in
+            guard
+                let row = try Row.fetchOne(
+                    db, sql: "SELECT id, schedule_version, deleted_at FROM campaigns WHERE public_id = ? AND owner_id = ?",
+                    arguments: [campaignId, ownerId])
+            else { throw DomainError.campaignNotFound }
+            guard (row["deleted_at"] as Int64?) == nil else { throw DomainError.campaignDeleted }
+            let rowId: Int64 = row["id"]
+            let version: Int64 = row["schedule_version"]
+            let before = try Int.fetchOne(
+                db, sql: """
+                    SELECT COALESCE(SUM(LENGTH(CAST(content AS BLOB))), 0) FROM messages
+                    WHERE campaign_id = ? AND schedule_version = ? AND status = \(MessageStatus.pending.sql)
+                    """, arguments: [rowId, version]) ?? 0
+            var changed = 0
+            var after = 0
+            let update = try db.makeStatement(
+                sql: """
+                    UPDATE messages SET content = ? WHERE campaign_id = ? AND schedule_version = ? AND occurrence_index = ?
+                    AND status = \(MessageStatus.pending.sql)
+                    """)
+            for (occurrence, content) in contents.sorted(by: { $0.key < $1.key }) {
+                try update.execute(arguments: [content, rowId, version, occurrence])
+                if db.changesCount > 0 {
+                    changed += 1
+                    after += content.utf8.count
+                }
+            }
+            try Self.charge(
+                [UserQuota.Usage(campaigns: 0, messages: 0, bytes: after - before + settings.template.utf8.count)],
+                ownerId: ownerId, quota: quota, db: db)
+            try db.execute(
+                sql: "UPDATE campaigns SET title = ?, target_amount = ?, template = ?, is_free_form = ?, updated_at = ? WHERE id = ?",
+                arguments: [settings.title, settings.targetAmount, settings.template, settings.isFreeForm, at.millis, rowId])
+            return changed
+        }
+    }
+}

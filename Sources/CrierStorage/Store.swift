@@ -68,6 +68,12 @@ public protocol Store: DispatchStore {
     func replaceSchedule(
         campaignId: String, ownerId: Int64, settings: CampaignSettings, messages: [PlannedMessage], at: Date
     ) async throws
+    /// Gives the campaign corrected settings and its pending messages of the current schedule new
+    /// texts (`contents` by occurrence index), in one transaction; a message being sent keeps its
+    /// text. Returns how many messages changed. Throws `campaignNotFound`, `campaignDeleted`.
+    func correctUpcoming(
+        campaignId: String, ownerId: Int64, settings: CampaignSettings, contents: [Int: String], at: Date
+    ) async throws -> Int
     /// Soft-deletes the campaign and cancels its pending messages; a message being sent finishes.
     /// Deleting twice succeeds. Throws `campaignNotFound`.
     func deleteCampaign(campaignId: String, ownerId: Int64, at: Date) async throws

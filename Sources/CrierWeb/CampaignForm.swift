@@ -78,6 +78,17 @@ struct CampaignForm {
         }
     }
 
+    /// What the form holds for an API field, for error messages that quote it.
+    func typed(_ field: String) -> String? {
+        switch field {
+        case "timeZone": timeZone
+        case "messageTime": messageTime
+        case "startDate": startDate
+        case "endDate": endDate
+        default: nil
+        }
+    }
+
     private static func nonEmpty(_ value: String) -> String? {
         let trimmed = value.trimmingCharacters(in: .whitespaces)
         return trimmed.isEmpty ? nil : value

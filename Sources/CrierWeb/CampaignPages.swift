@@ -20,6 +20,7 @@ struct CampaignPages {
         router.get("/", use: list)
         router.get("live/banner", use: banner)
         router.get("campaigns/new", use: newPage)
+        router.get("campaigns/new/chats", use: chats)
         router.post("campaigns/new", use: create)
         router.post("campaigns/preview", use: preview)
         router.get("campaigns/:campaignId", use: show)
@@ -64,7 +65,19 @@ struct CampaignPages {
         var form = CampaignForm()
         form.sessionId = request.uri.queryParameters["sessionId"].map(String.init) ?? ""
         form.audienceType = request.uri.queryParameters["audienceType"].map(String.init) ?? AudienceType.groups.rawValue
-        return try await formPage(form, user: user, context: context)
+        return try await formPage(form, user: user, context: context, fresh: true)
+    }
+
+    /// The chats of the chosen number and audience, for the form's script to put in place without
+    /// touching anything else the organiser typed.
+    @Sendable func chats(_ request: Request, context: WebContext) async throws -> Response {
+        let user = try context.requireUser()
+        var form = CampaignForm()
+        form.sessionId = request.uri.queryParameters["sessionId"].map(String.init) ?? ""
+        form.audienceType = request.uri.queryParameters["audienceType"].map(String.init) ?? AudienceType.groups.rawValue
+        var values = form.values(chats: await chatList(form, user: user), zones: [])
+        values["sessionChosen"] = !form.sessionId.isEmpty
+        return dashboard.fragment("campaign-chats", context: context, values)
     }
 
     @Sendable func create(_ request: Request, context: WebContext) async throws -> Response {
@@ -72,11 +85,19 @@ struct CampaignPages {
         let posted = try await WebForm.read(request, context: context)
         let form = CampaignForm(posted)
         let chats = await chatList(form, user: user)
+        if posted["intent"] == "chats" { return try await formPage(form, user: user, context: context, chats: chats) }
         let inputs = form.inputs(chatNames: Dictionary(chats.map { ($0.id, $0.name ?? $0.id) }, uniquingKeysWith: { a, _ in a }))
         do {
             if posted["intent"] == "preview", let first = inputs.first {
                 let messages = try await campaigns.preview(first, for: user)
                 return try await formPage(form, user: user, context: context, chats: chats, preview: messages)
+            }
+            if !posted.isChecked("confirmNotWorking"), !form.sessionId.isEmpty,
+                let session = try? await dashboard.sessions.session(id: form.sessionId, for: user), session.status != .working
+            {
+                // Warn first: messages would wait for a number that is not connected.
+                _ = try await campaigns.preview(inputs[0], for: user)
+                return try await formPage(form, user: user, context: context, chats: chats, askConfirm: true)
             }
             let ids = try await campaigns.create(inputs, for: user)
             if ids.count == 1, let id = ids.first { return PageRenderer.redirect(to: "/campaigns/\(id)?notice=campaign-created") }
@@ -88,6 +109,8 @@ struct CampaignPages {
 
     /// The live preview: every message the form would send, or the error at its field, as JSON
     /// for the page's script (`{"html": …, "errors": {field: message}}`).
+    /// While the input has an error, the preview says so instead of showing the last good messages;
+    /// times are shown in the zone the campaign will use (the server's default when none is typed).
     @Sendable func preview(_ request: Request, context: WebContext) async throws -> Response {
         let user = try context.requireUser()
         let form = CampaignForm(try await WebForm.read(request, context: context))
@@ -95,11 +118,13 @@ struct CampaignPages {
         do {
             let input = form.inputs(chatNames: [:]).first ?? CampaignInput()
             let messages = try await campaigns.preview(input, for: user)
-            let zone = TimeZone(identifier: form.timeZone.trimmingCharacters(in: .whitespaces)) ?? .gmt
-            body["html"] = dashboard.renderer.html("preview", Self.previewValues(messages, zone: zone, chats: form.groupIds.count))
+            body["html"] = dashboard.renderer.html(
+                "preview", Self.previewValues(messages, zone: zone(of: form), chats: form.groupIds.count))
             body["count"] = messages.count
         } catch let error as CampaignValidationError {
-            body["errors"] = [error.field: error.message]
+            let message = FormWording.message(error, typed: form.typed(error.field))
+            body["errors"] = [error.field: message]
+            body["html"] = dashboard.renderer.html("preview", ["problem": message])
         }
         let data = try JSONSerialization.data(withJSONObject: body)
         var headers = PageRenderer.securityHeaders
@@ -124,20 +149,39 @@ struct CampaignPages {
         return chats ?? []
     }
 
+    /// The zone the campaign will use: the one typed, else the server's default.
+    private func zone(of form: CampaignForm) -> TimeZone {
+        let typed = form.timeZone.trimmingCharacters(in: .whitespaces)
+        return TimeZone(identifier: typed.isEmpty ? dashboard.defaultTimeZone : typed) ?? .gmt
+    }
+
+    /// The new-campaign form, everything typed kept. With several numbers none is chosen for the
+    /// organiser (a campaign once went to the wrong one); with one, it is that one.
     private func formPage(
         _ form: CampaignForm, user: User, context: WebContext, chats: [ChatSummary]? = nil,
-        preview: [PlannedMessage]? = nil, error: CampaignValidationError? = nil
+        preview: [PlannedMessage]? = nil, error: CampaignValidationError? = nil, fresh: Bool = false,
+        askConfirm: Bool = false
     ) async throws -> Response {
         let sessions = try await dashboard.sessions.sessions(for: user)
         var form = form
-        if form.sessionId.isEmpty, let first = sessions.first { form.sessionId = first.session.id }
+        if form.sessionId.isEmpty, sessions.count == 1, let only = sessions.first { form.sessionId = only.session.id }
         let listed: [ChatSummary]
         if let chats { listed = chats } else { listed = await chatList(form, user: user) }
         var values = form.values(chats: listed, zones: TimeZoneNames.all.sorted())
+        let chosen = sessions.first { $0.session.id == form.sessionId || $0.session.name == form.sessionId }
         values["sessions"] = sessions.map { view in
             Choice(
-                value: view.session.id, label: "\(view.session.name) (\(view.status?.rawValue ?? "status unknown"))",
-                selected: view.session.id == form.sessionId || view.session.name == form.sessionId)
+                value: view.session.id, label: "\(SessionRow(view).title) — \(view.status?.words ?? "status unknown")",
+                selected: view.session.id == chosen?.session.id)
+        }
+        values["chooseSession"] = chosen == nil
+        values["sessionChosen"] = chosen != nil
+        values["fresh"] = fresh
+        if let chosen, chosen.status != .working {
+            values["notWorking"] = true
+            values["notWorkingName"] = SessionRow(chosen).title
+            values["notWorkingWords"] = chosen.status?.words ?? "its status is unknown"
+            values["askConfirm"] = askConfirm
         }
         values["audiences"] = [
             Choice(value: "groups", label: "Groups", selected: form.audienceType != "individuals"),
@@ -146,22 +190,21 @@ struct CampaignPages {
         values["hasSessions"] = !sessions.isEmpty
         values["action"] = "/campaigns/new"
         values["defaultTimeZone"] = dashboard.defaultTimeZone
-        Self.addOutcome(to: &values, form: form, preview: preview, error: error)
+        addOutcome(to: &values, form: form, preview: preview, error: error)
         return dashboard.page(
             "campaign-form", title: "New campaign", context: context, status: error == nil ? .ok : .badRequest, values)
     }
 
     /// What a posted form led to: the preview it asked for, or the error at its field.
-    static func addOutcome(
+    func addOutcome(
         to values: inout [String: Any], form: CampaignForm, preview: [PlannedMessage]?, error: CampaignValidationError?
     ) {
-        if let preview {
-            values["preview"] = previewValues(
-                preview, zone: TimeZone(identifier: form.timeZone) ?? .gmt, chats: form.groupIds.count)
-        }
+        let zone = zone(of: form)
+        if let preview { values["preview"] = Self.previewValues(preview, zone: zone, chats: form.groupIds.count) }
         if let error {
-            values["errors"] = [error.field: error.message]
-            values["errorList"] = [error.message]
+            let message = FormWording.message(error, typed: form.typed(error.field))
+            values["errors"] = [error.field: message]
+            values["errorList"] = [message]
         }
     }
 
@@ -248,7 +291,7 @@ struct CampaignPages {
         values["sessionLabel"] = campaign.session.name
         values["hasSessions"] = true
         values["defaultTimeZone"] = dashboard.defaultTimeZone
-        Self.addOutcome(to: &values, form: form, preview: preview, error: error)
+        addOutcome(to: &values, form: form, preview: preview, error: error)
         return dashboard.page(
             "campaign-form", title: "Edit campaign", context: context, status: error == nil ? .ok : .badRequest, values)
     }

@@ -14,7 +14,8 @@ struct WebErrorMiddleware: RouterMiddleware {
         do {
             return try await next(request, context)
         } catch WebError.signInRequired {
-            let next = request.method == .get ? request.uri.path : "/"
+            // After signing in, a form that was being sent comes back (its script offers what was typed).
+            let next = request.method == .get || Self.isFormPage(request.uri.path) ? request.uri.path : "/"
             return PageRenderer.redirect(to: "/login?next=" + (next.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "/"))
         } catch let error as WebError {
             return errorPage(status: error.status, message: error.message, context: context)
@@ -23,6 +24,12 @@ struct WebErrorMiddleware: RouterMiddleware {
             apiError.log(error, path: request.uri.path, logger: context.logger)
             return errorPage(status: apiError.status, message: apiError.message, context: context)
         }
+    }
+
+    /// Form pages whose address is the same for showing and sending.
+    static func isFormPage(_ path: String) -> Bool {
+        path == "/campaigns/new" || (path.hasPrefix("/campaigns/") && (path.hasSuffix("/edit") || path.hasSuffix("/upcoming")))
+            || path == "/settings"
     }
 
     private func errorPage(status: HTTPResponse.Status, message: String, context: Context) -> Response {

@@ -2,19 +2,15 @@
 "use strict";
 
 document.addEventListener("DOMContentLoaded", () => {
-  // Choosing the number or audience reloads the chat list.
-  for (const select of document.querySelectorAll("[data-autosubmit]")) {
-    select.addEventListener("change", () => select.form.requestSubmit());
+  // Choosing the number or audience brings that number's chats, and leaves everything else as typed.
+  for (const select of document.querySelectorAll("select[data-chats-url]")) {
+    select.addEventListener("change", () => showChats(select.form, select.dataset.chatsUrl));
   }
+  const showButton = document.getElementById("show-chats");
+  if (showButton) showButton.hidden = true;
 
-  // Search in a long list of chats.
-  for (const input of document.querySelectorAll("[data-filter]")) {
-    const items = document.querySelectorAll(input.dataset.filter);
-    input.addEventListener("input", () => {
-      const needle = input.value.trim().toLowerCase();
-      for (const item of items) item.hidden = needle !== "" && !item.textContent.toLowerCase().includes(needle);
-    });
-  }
+  bindChatFilter(document);
+  keepDraft(document.getElementById("campaign-form"));
 
   // The browser's own time zone, when the field is still empty and the server knows the zone.
   for (const input of document.querySelectorAll("[data-browser-zone]")) {
@@ -34,6 +30,64 @@ document.addEventListener("DOMContentLoaded", () => {
   livePage();
   refreshQRCode();
 });
+
+// Search in a long list of chats.
+function bindChatFilter(root) {
+  for (const input of root.querySelectorAll("[data-filter]")) {
+    const items = document.querySelectorAll(input.dataset.filter);
+    input.addEventListener("input", () => {
+      const needle = input.value.trim().toLowerCase();
+      for (const item of items) item.hidden = needle !== "" && !item.textContent.toLowerCase().includes(needle);
+    });
+  }
+}
+
+async function showChats(form, url) {
+  const target = document.getElementById("chat-fieldset");
+  if (!form || !target) return;
+  const query = new URLSearchParams({ sessionId: form.elements.sessionId.value, audienceType: form.elements.audienceType.value });
+  try {
+    const response = await fetch(url + "?" + query, { headers: { "Accept": "text/html" }, credentials: "same-origin" });
+    if (!response.ok || response.redirected) return;
+    target.innerHTML = await response.text();
+    bindChatFilter(target);
+    form.dispatchEvent(new Event("change"));
+  } catch (error) {
+    // Unreachable: the "Show this number's chats" button does the same through the server.
+    const button = document.getElementById("show-chats");
+    if (button) button.hidden = false;
+  }
+}
+
+// What was typed survives a sign-in that expired meanwhile: kept in this tab when the form is sent,
+// offered again when the same form comes back empty (after signing in), dropped once it went through.
+function keepDraft(form) {
+  const key = "crier-draft";
+  let saved = null;
+  try { saved = JSON.parse(sessionStorage.getItem(key) || "null"); } catch (error) { saved = null; }
+  const onLogin = location.pathname === "/login";
+  if (saved && form && form.dataset.draft === saved.action && form.hasAttribute("data-fresh") && Date.now() - saved.at < 3600000) {
+    for (const [name, value] of saved.fields) {
+      if (name === "_csrf" || name === "intent") continue;
+      const fields = form.querySelectorAll(`[name="${CSS.escape(name)}"]`);
+      for (const field of fields) {
+        if (field.type === "checkbox") field.checked = field.checked || field.value === value || value === "on";
+        else if (fields.length === 1) field.value = value;
+      }
+    }
+    const notice = document.getElementById("draft-restored");
+    if (notice) notice.hidden = false;
+    sessionStorage.removeItem(key);
+    form.dispatchEvent(new Event("change"));
+  } else if (saved && !onLogin && (!form || !form.hasAttribute("data-fresh"))) {
+    sessionStorage.removeItem(key);  // it went through, or the server gave the form back filled in
+  }
+  if (form) {
+    form.addEventListener("submit", () => {
+      sessionStorage.setItem(key, JSON.stringify({ action: form.dataset.draft, at: Date.now(), fields: Array.from(new FormData(form).entries()) }));
+    });
+  }
+}
 
 // Every message the campaign would send, refreshed as the form changes; errors shown at their fields.
 function livePreview(form) {
