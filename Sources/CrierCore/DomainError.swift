@@ -25,6 +25,8 @@ public enum DomainError: Error, Hashable, Sendable {
         code: "email_taken", message: "A user with this email already exists")
     public static let signUpsClosed = DomainError.conflict(
         code: "sign_ups_closed", message: "Many accounts are waiting for approval already; try again once an administrator has seen them")
+    public static let resetLinkInvalid = DomainError.notFound(
+        code: "reset_link_invalid", message: "This reset link has been used or has expired; ask an administrator for a new one")
     public static let userNotFound = DomainError.notFound(code: "user_not_found", message: "No user with this email")
     public static let accountNotFound = DomainError.notFound(code: "user_not_found", message: "No such user")
     public static let adminOnly = DomainError.forbidden(code: "admin_only", message: "Only an administrator can do this")

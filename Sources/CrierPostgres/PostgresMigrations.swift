@@ -184,6 +184,21 @@ enum PostgresMigrations {
                 """,
             ]
         ),
+        (
+            // One-time links an admin gives a user who forgot their password; kept as hashes.
+            "0005-password-resets",
+            [
+                """
+                CREATE TABLE password_resets (
+                    token_hash TEXT PRIMARY KEY,
+                    user_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                    created_at BIGINT NOT NULL,
+                    expires_at BIGINT NOT NULL
+                )
+                """,
+                "CREATE INDEX password_resets_user ON password_resets(user_id)",
+            ]
+        ),
     ]
 
     /// Applies every migration not applied yet; returns their names.

@@ -290,6 +290,33 @@ public final class PostgresStore: Store {
         try await query("DELETE FROM web_sessions WHERE token_hash = \(tokenHash)", logger: logger)
     }
 
+    public func setPasswordHash(userId: Int64, passwordHash: String, keeping: String?) async throws {
+        try await transaction { [self] connection in
+            try await connection.query("UPDATE users SET password_hash = \(passwordHash) WHERE id = \(userId)", logger: logger)
+            try await connection.query(
+                "DELETE FROM web_sessions WHERE user_id = \(userId) AND token_hash IS DISTINCT FROM \(keeping)", logger: logger)
+        }
+    }
+
+    public func createPasswordReset(userId: Int64, tokenHash: String, expiresAt: Date, at: Date) async throws {
+        try await transaction { [self] connection in
+            try await connection.query(
+                "DELETE FROM password_resets WHERE expires_at <= \(at.millis) OR user_id = \(userId)", logger: logger)
+            try await connection.query(
+                """
+                INSERT INTO password_resets (token_hash, user_id, created_at, expires_at)
+                VALUES (\(tokenHash), \(userId), \(at.millis), \(expiresAt.millis))
+                """, logger: logger)
+        }
+    }
+
+    public func consumePasswordReset(tokenHash: String, at: Date) async throws -> Int64? {
+        try await query(
+            "DELETE FROM password_resets WHERE token_hash = \(tokenHash) AND expires_at > \(at.millis) RETURNING user_id",
+            logger: logger
+        ).first?.decode(Int64.self)
+    }
+
     // MARK: WhatsApp sessions
 
     public func registerSession(name: String, ownerId: Int64, at: Date) async throws -> (session: WhatsAppSession, created: Bool) {

@@ -178,6 +178,54 @@ public struct AccountService: Sendable {
         return user
     }
 
+    // MARK: Passwords
+
+    /// Changes the signed-in user's password, the current one required; their other dashboard
+    /// sign-ins end (`keepingSignIn` is the cookie of the one that asked).
+    public func changePassword(for user: User, current: String, new: String, keepingSignIn cookie: String?) async throws {
+        guard current.utf8.count <= Self.maxPasswordBytes, let hash = try await store.passwordHash(userId: user.id),
+            try await Self.offload({ Bcrypt.verify(current, hash: hash) })
+        else {
+            throw CampaignValidationError(field: "currentPassword", message: "The current password is not right")
+        }
+        try await setPassword(userId: user.id, to: new, keeping: cookie.map(APIToken.hash))
+    }
+
+    /// How long a reset link works.
+    public static let resetLinkLifetime: TimeInterval = 3600
+
+    /// A one-time token for a reset link an admin hands to a user who forgot their password (an
+    /// earlier link of theirs stops working). Shown once, stored as a hash.
+    public func issuePasswordReset(userPublicId: String, by admin: User) async throws -> (token: String, user: User) {
+        let user = try await managedUser(userPublicId, by: admin)
+        let token = APIToken.generate()
+        let now = clock.now()
+        try await store.createPasswordReset(
+            userId: user.id, tokenHash: APIToken.hash(token), expiresAt: now + Self.resetLinkLifetime, at: now)
+        return (token, user)
+    }
+
+    /// Sets a new password with a reset token, which is then used up; every sign-in of the user ends.
+    public func resetPassword(token: String, to new: String) async throws {
+        try Self.checkPassword(new)
+        guard token.utf8.count <= 200, let userId = try await store.consumePasswordReset(tokenHash: APIToken.hash(token), at: clock.now())
+        else { throw DomainError.resetLinkInvalid }
+        try await setPassword(userId: userId, to: new, keeping: nil)
+    }
+
+    /// Sets a user's password from the machine (`crier user set-password`); every sign-in of theirs ends.
+    public func setPassword(email: String, to new: String) async throws {
+        guard let user = try await store.user(email: email) else { throw DomainError.userNotFound }
+        try await setPassword(userId: user.id, to: new, keeping: nil)
+    }
+
+    private func setPassword(userId: Int64, to new: String, keeping: String?) async throws {
+        try Self.checkPassword(new)
+        let cost = passwordHashCost
+        let hash = try await Self.offload { Bcrypt.hash(new, cost: cost) }
+        try await store.setPasswordHash(userId: userId, passwordHash: hash, keeping: keeping)
+    }
+
     /// The user a bearer token belongs to, or `nil`.
     public func user(forToken token: String) async throws -> User? {
         guard token.utf8.count <= 200 else { return nil }

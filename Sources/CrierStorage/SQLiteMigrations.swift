@@ -201,6 +201,18 @@ enum SQLiteMigrations {
                         + (SELECT COALESCE(SUM(LENGTH(CAST(template AS BLOB))), 0) FROM campaigns c WHERE c.owner_id = users.id);
                 """)
         }
+        migrator.registerMigration("0010-password-resets") { db in
+            // One-time links an admin gives a user who forgot their password; kept as hashes.
+            try db.execute(sql: """
+                CREATE TABLE password_resets (
+                    token_hash TEXT PRIMARY KEY,
+                    user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                    created_at INTEGER NOT NULL,
+                    expires_at INTEGER NOT NULL
+                );
+                CREATE INDEX password_resets_user ON password_resets(user_id);
+                """)
+        }
         return migrator
     }
 }

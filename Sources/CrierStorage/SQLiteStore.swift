@@ -291,6 +291,31 @@ public final class SQLiteStore: Store {
         }
     }
 
+    public func setPasswordHash(userId: Int64, passwordHash: String, keeping: String?) async throws {
+        try await transaction { db in
+            try db.execute(sql: "UPDATE users SET password_hash = ? WHERE id = ?", arguments: [passwordHash, userId])
+            try db.execute(
+                sql: "DELETE FROM web_sessions WHERE user_id = ? AND token_hash IS NOT ?", arguments: [userId, keeping])
+        }
+    }
+
+    public func createPasswordReset(userId: Int64, tokenHash: String, expiresAt: Date, at: Date) async throws {
+        try await transaction { db in
+            try db.execute(sql: "DELETE FROM password_resets WHERE expires_at <= ? OR user_id = ?", arguments: [at.millis, userId])
+            try db.execute(
+                sql: "INSERT INTO password_resets (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
+                arguments: [tokenHash, userId, at.millis, expiresAt.millis])
+        }
+    }
+
+    public func consumePasswordReset(tokenHash: String, at: Date) async throws -> Int64? {
+        try await transaction { db in
+            try Int64.fetchOne(
+                db, sql: "DELETE FROM password_resets WHERE token_hash = ? AND expires_at > ? RETURNING user_id",
+                arguments: [tokenHash, at.millis])
+        }
+    }
+
     // MARK: WhatsApp sessions
 
     public func registerSession(name: String, ownerId: Int64, at: Date) async throws -> (session: WhatsAppSession, created: Bool) {

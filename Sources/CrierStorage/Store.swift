@@ -42,6 +42,12 @@ public protocol Store: DispatchStore {
     /// The active user a dashboard cookie's hash belongs to while it has not expired.
     func user(webSessionHash: String, at: Date) async throws -> User?
     func deleteWebSession(tokenHash: String) async throws
+    /// Sets the user's bcrypt hash and ends their dashboard sign-ins but `keeping` (a cookie's hash).
+    func setPasswordHash(userId: Int64, passwordHash: String, keeping: String?) async throws
+    /// Stores a password-reset token's hash, usable once until `expiresAt`.
+    func createPasswordReset(userId: Int64, tokenHash: String, expiresAt: Date, at: Date) async throws
+    /// Uses up a reset token that is unused and unexpired at `at`; returns its user's row id, or `nil`.
+    func consumePasswordReset(tokenHash: String, at: Date) async throws -> Int64?
 
     // MARK: WhatsApp sessions
     /// Registers `name` for `ownerId`; returns the existing row (`created == false`) when the owner

@@ -20,6 +20,9 @@ struct AccountPages {
         router.post("signup", use: signup)
         router.get("settings", use: settingsPage)
         router.post("settings/tokens", use: createToken)
+        router.post("settings/password", use: changePassword)
+        router.get("reset/:token", use: resetPage)
+        router.post("reset/:token", use: reset)
         router.post("settings/tokens/:tokenId/revoke", use: revokeToken)
         router.get("admin/users", use: usersPage)
         router.post("admin/users/:userId/:action", use: manageUser)
@@ -181,19 +184,50 @@ struct AccountPages {
 
     // MARK: API tokens
 
-    @Sendable func settingsPage(_ request: Request, context: WebContext) async throws -> Response {
-        try await settings(context: context, newToken: nil)
+    /// A new token or reset link is shown once on the page a POST redirects to (so a reload creates
+    /// no second one): it waits in a short-lived, HttpOnly cookie scoped to that page, cleared as shown.
+    static let flashCookie = "crier_flash"
+
+    /// The value travels base64url-encoded (a cookie takes no spaces, an email's `@` or a link's `/`).
+    private func flash(_ value: String, path: String, context: WebContext) -> Cookie {
+        let encoded = Data(value.utf8).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+        return Cookie(
+            name: Self.flashCookie, value: encoded, maxAge: 120, path: path, secure: context.secureCookies, httpOnly: true,
+            sameSite: .strict)
     }
 
-    private func settings(context: WebContext, newToken: String?, status: HTTPResponse.Status = .ok, error: String? = nil)
-        async throws -> Response
-    {
+    private static func flashValue(_ request: Request) -> String? {
+        guard let encoded = request.cookies[flashCookie]?.value, encoded.utf8.count <= 1024 else { return nil }
+        var base64 = encoded.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        base64 += String(repeating: "=", count: (4 - base64.utf8.count % 4) % 4)
+        return Data(base64Encoded: base64).flatMap { String(data: $0, encoding: .utf8) }
+    }
+
+    private func clearedFlash(path: String, context: WebContext) -> Cookie {
+        Cookie(name: Self.flashCookie, value: "", maxAge: 0, path: path, secure: context.secureCookies, httpOnly: true, sameSite: .strict)
+    }
+
+    @Sendable func settingsPage(_ request: Request, context: WebContext) async throws -> Response {
+        let token = Self.flashValue(request).flatMap { $0.hasPrefix("crier_") ? $0 : nil }
+        var response = try await settings(context: context, newToken: token, notice: Notices.text(request))
+        if request.cookies[Self.flashCookie] != nil { response.setCookie(clearedFlash(path: "/settings", context: context)) }
+        return response
+    }
+
+    private func settings(
+        context: WebContext, newToken: String?, status: HTTPResponse.Status = .ok, error: String? = nil,
+        notice: String? = nil, passwordErrors: [String: String] = [:]
+    ) async throws -> Response {
         let user = try context.requireUser()
-        let tokens = try await accounts.tokens(for: user).map(TokenRow.init)
-        var values: [String: Any] = ["tokens": tokens, "email": user.email]
+        let zone = TimeZone(identifier: dashboard.defaultTimeZone) ?? .gmt
+        let tokens = try await accounts.tokens(for: user).map { TokenRow($0, zone: zone) }
+        var values: [String: Any] = [
+            "tokens": tokens, "email": user.email, "passwordErrors": passwordErrors, "timeZone": dashboard.defaultTimeZone,
+        ]
         values["newToken"] = newToken
         values["error"] = error
-        return dashboard.page("settings", title: "Settings", context: context, status: status, values)
+        return dashboard.page("settings", title: "Settings", context: context, status: status, notice: notice, values)
     }
 
     @Sendable func createToken(_ request: Request, context: WebContext) async throws -> Response {
@@ -201,9 +235,49 @@ struct AccountPages {
         let form = try await WebForm.read(request, context: context)
         do {
             let created = try await accounts.createToken(for: user, label: form.text("label"))
-            return try await settings(context: context, newToken: created.token)
+            var response = PageRenderer.redirect(to: "/settings")
+            response.setCookie(flash(created.token, path: "/settings", context: context))
+            return response
         } catch let error as CampaignValidationError {
             return try await settings(context: context, newToken: nil, status: .badRequest, error: error.message)
+        }
+    }
+
+    @Sendable func changePassword(_ request: Request, context: WebContext) async throws -> Response {
+        let user = try context.requireUser()
+        let form = try await WebForm.read(request, context: context)
+        do {
+            try await accounts.changePassword(
+                for: user, current: form["currentPassword"] ?? "", new: form["newPassword"] ?? "",
+                keepingSignIn: context.sessionCookie)
+            return PageRenderer.redirect(to: "/settings?notice=password-changed")
+        } catch let error as CampaignValidationError {
+            let field = error.field == "password" ? "newPassword" : error.field
+            let message = error.field == "password" ? "New password" + error.message.dropFirst("password".count) : error.message
+            return try await settings(context: context, newToken: nil, status: .badRequest, passwordErrors: [field: message])
+        }
+    }
+
+    // MARK: Reset links
+
+    @Sendable func resetPage(_ request: Request, context: WebContext) async throws -> Response {
+        dashboard.page("reset", title: "Choose a new password", context: context, ["token": try context.parameters.require("token")])
+    }
+
+    @Sendable func reset(_ request: Request, context: WebContext) async throws -> Response {
+        let form = try await WebForm.read(request, context: context)
+        let token = try context.parameters.require("token")
+        do {
+            try await accounts.resetPassword(token: token, to: form["newPassword"] ?? "")
+            return PageRenderer.redirect(to: "/login?notice=password-reset")
+        } catch let error as CampaignValidationError {
+            return dashboard.page(
+                "reset", title: "Choose a new password", context: context, status: .badRequest,
+                ["token": token, "errors": ["newPassword": "New password" + error.message.dropFirst("password".count)]])
+        } catch let error as DomainError where error == .resetLinkInvalid {
+            return dashboard.page(
+                "reset", title: "Choose a new password", context: context, status: .notFound,
+                ["token": token, "invalid": error.message])
         }
     }
 
@@ -214,15 +288,28 @@ struct AccountPages {
         return PageRenderer.redirect(to: "/settings")
     }
 
+    /// Where this dashboard is reached: its public URL, else the address the browser used.
+    private func origin(of request: Request) -> String {
+        if let publicURL = dashboard.publicURL { return publicURL }
+        let scheme = dashboard.publicURLIsHTTPS || request.headers[.xForwardedProto]?.lowercased() == "https" ? "https" : "http"
+        return "\(scheme)://\(request.head.authority ?? "127.0.0.1")"
+    }
+
     // MARK: Administration
 
     @Sendable func usersPage(_ request: Request, context: WebContext) async throws -> Response {
         let admin = try context.requireUser()
         guard admin.isAdmin else { throw WebError.forbidden("Only an administrator can manage users.") }
         let users = try await accounts.users().map { UserRow($0, isSelf: $0.id == admin.id) }
-        return dashboard.page(
-            "users", title: "Users", context: context, notice: Notices.text(request),
-            ["users": users, "pendingCount": users.filter(\.isPending).count])
+        var values: [String: Any] = ["users": users, "pendingCount": users.filter(\.isPending).count]
+        // A reset link just issued: "email link", shown once.
+        if let flash = Self.flashValue(request), let space = flash.firstIndex(of: " ") {
+            values["resetFor"] = String(flash[..<space])
+            values["resetLink"] = String(flash[flash.index(after: space)...])
+        }
+        var response = dashboard.page("users", title: "Users", context: context, notice: Notices.text(request), values)
+        if request.cookies[Self.flashCookie] != nil { response.setCookie(clearedFlash(path: "/admin/users", context: context)) }
+        return response
     }
 
     @Sendable func manageUser(_ request: Request, context: WebContext) async throws -> Response {
@@ -233,6 +320,11 @@ struct AccountPages {
         case "approve": try await accounts.setAccess(.active, userPublicId: userId, by: admin)
         case "revoke": try await accounts.setAccess(.revoked, userPublicId: userId, by: admin)
         case "delete": try await accounts.deleteUser(userPublicId: userId, by: admin)
+        case "reset-link":
+            let (token, user) = try await accounts.issuePasswordReset(userPublicId: userId, by: admin)
+            var response = PageRenderer.redirect(to: "/admin/users")
+            response.setCookie(flash("\(user.email) \(origin(of: request))/reset/\(token)", path: "/admin/users", context: context))
+            return response
         default: throw WebError.notFound("No such action.")
         }
         return PageRenderer.redirect(to: "/admin/users?notice=user-updated")
@@ -246,11 +338,11 @@ struct TokenRow {
     let created: String
     let lastUsed: String
 
-    init(_ token: APITokenInfo) {
+    init(_ token: APITokenInfo, zone: TimeZone) {
         id = token.id
         label = token.label ?? "(no label)"
-        created = Formats.dayAndTime(token.createdAt, in: .gmt) + " UTC"
-        lastUsed = token.lastUsedAt.map { Formats.dayAndTime($0, in: .gmt) + " UTC" } ?? "never"
+        created = Formats.dayAndTime(token.createdAt, in: zone)
+        lastUsed = token.lastUsedAt.map { Formats.dayAndTime($0, in: zone) } ?? "never"
     }
 }
 
@@ -288,10 +380,17 @@ enum Notices {
         "campaign-updated": "Campaign saved.",
         "campaign-deleted": "Campaign deleted; its unsent messages are cancelled.",
         "session-restarted": "Session restarting.",
-        "session-logged-out": "Session logged out.",
+        "session-logged-out": "Logged out of WhatsApp: scan the QR code to link the phone again.",
+        "password-changed": "Your password is changed; your other sign-ins have ended.",
+        "password-reset": "Your password is set. Sign in with it.",
     ]
 
     static func text(_ request: Request) -> String? {
-        request.uri.queryParameters["notice"].flatMap { texts[String($0)] }
+        guard let key = request.uri.queryParameters["notice"].map(String.init) else { return nil }
+        // The one notice with a number in it: how many upcoming messages were corrected.
+        if key.hasPrefix("upcoming-corrected-"), let count = Int(key.dropFirst("upcoming-corrected-".count)), count >= 0 {
+            return "\(count) upcoming message(s) corrected."
+        }
+        return texts[key]
     }
 }

@@ -26,6 +26,8 @@ struct CampaignPages {
         router.get("campaigns/:campaignId", use: show)
         router.get("campaigns/:campaignId/edit", use: editPage)
         router.post("campaigns/:campaignId/edit", use: update)
+        router.get("campaigns/:campaignId/upcoming", use: upcomingPage)
+        router.post("campaigns/:campaignId/upcoming", use: correctUpcoming)
         router.get("campaigns/:campaignId/delete", use: deletePage)
         router.post("campaigns/:campaignId/delete", use: delete)
     }
@@ -236,9 +238,12 @@ struct CampaignPages {
                 "startDate": Formats.day(settings.schedule.startDate), "endDate": Formats.day(settings.schedule.endDate),
                 "messageTime": settings.messageTime.description,
                 "canEdit": canEdit,
+                "canCorrect": !canEdit && campaign.deletedAt == nil && campaign.tally[.pending] > 0,
                 "whyNoEdit": campaign.deletedAt != nil
                     ? "This campaign is deleted."
-                    : "Messages have already been sent, so the schedule can no longer change. Delete it and create a new one instead.",
+                    : campaign.tally[.pending] > 0
+                        ? "Messages have gone out, so the dates and times stay; the text of those still to send can be corrected."
+                        : "Every message has gone out.",
                 "canDelete": campaign.deletedAt == nil,
             ]
         values["targetAmount"] = settings.targetAmount
@@ -252,7 +257,57 @@ struct CampaignPages {
     @Sendable func editPage(_ request: Request, context: WebContext) async throws -> Response {
         let user = try context.requireUser()
         let campaign = try await campaigns.campaign(id: context.parameters.require("campaignId"), for: user)
-        return editForm(CampaignForm(campaign), campaign: campaign, context: context)
+        guard campaign.deletedAt == nil, campaign.tally[.sent] + campaign.tally[.sending] == 0 else {
+            // Messages went out: the dates and times stay; the text of those still to send can change.
+            return PageRenderer.redirect(to: "/campaigns/\(campaign.id)/upcoming")
+        }
+        return editForm(CampaignForm(campaign), campaign: campaign, context: context, fresh: true)
+    }
+
+    @Sendable func upcomingPage(_ request: Request, context: WebContext) async throws -> Response {
+        let user = try context.requireUser()
+        let campaign = try await campaigns.campaign(id: context.parameters.require("campaignId"), for: user)
+        return upcomingForm(
+            campaign: campaign, title: campaign.settings.title ?? "", targetAmount: campaign.settings.targetAmount ?? "",
+            template: campaign.settings.template, isFreeForm: campaign.settings.isFreeForm, context: context)
+    }
+
+    @Sendable func correctUpcoming(_ request: Request, context: WebContext) async throws -> Response {
+        let user = try context.requireUser()
+        let id = try context.parameters.require("campaignId")
+        let campaign = try await campaigns.campaign(id: id, for: user)
+        let form = try await WebForm.read(request, context: context)
+        let (title, target, template) = (form["title"] ?? "", form["targetAmount"] ?? "", form["messageTemplate"] ?? "")
+        do {
+            let changed = try await campaigns.correctUpcoming(
+                id: id,
+                with: UpcomingCorrection(messageTemplate: template, title: title, targetAmount: target, isFreeForm: form.isChecked("isFreeForm")),
+                for: user)
+            return PageRenderer.redirect(to: "/campaigns/\(id)?notice=upcoming-corrected-\(changed)")
+        } catch let error as CampaignValidationError {
+            return upcomingForm(
+                campaign: campaign, title: title, targetAmount: target, template: template,
+                isFreeForm: form.isChecked("isFreeForm"), context: context, error: error)
+        }
+    }
+
+    private func upcomingForm(
+        campaign: StoredCampaign, title: String, targetAmount: String, template: String, isFreeForm: Bool,
+        context: WebContext, error: CampaignValidationError? = nil
+    ) -> Response {
+        var values: [String: Any] = [
+            "campaignId": campaign.id, "campaignTitle": campaign.settings.title ?? campaign.settings.groupName,
+            "upcoming": campaign.tally[.pending], "title": title, "targetAmount": targetAmount,
+            "messageTemplate": template, "isFreeForm": isFreeForm, "isRecurring": campaign.settings.schedule.isRecurring,
+        ]
+        if let error {
+            let message = FormWording.message(error)
+            values["errors"] = [error.field: message]
+            values["errorList"] = [message]
+        }
+        return dashboard.page(
+            "campaign-upcoming", title: "Correct upcoming messages", context: context,
+            status: error == nil ? .ok : .badRequest, values)
     }
 
     @Sendable func update(_ request: Request, context: WebContext) async throws -> Response {
@@ -275,14 +330,23 @@ struct CampaignPages {
             return PageRenderer.redirect(to: "/campaigns/\(id)?notice=campaign-updated")
         } catch let error as CampaignValidationError {
             return editForm(form, campaign: campaign, context: context, error: error)
+        } catch let error as DomainError where error == .campaignAlreadySent {
+            // A message went out meanwhile: the form comes back as typed, with the way forward.
+            return editForm(
+                form, campaign: campaign, context: context,
+                error: CampaignValidationError(
+                    field: "startDate",
+                    message: "A message has gone out since, so the dates and times can no longer change. "
+                        + "Correct the messages still to send instead (Correct upcoming messages)."))
         }
     }
 
     private func editForm(
         _ form: CampaignForm, campaign: StoredCampaign, context: WebContext, preview: [PlannedMessage]? = nil,
-        error: CampaignValidationError? = nil
+        error: CampaignValidationError? = nil, fresh: Bool = false
     ) -> Response {
         var values = form.values(chats: [], zones: TimeZoneNames.all.sorted())
+        values["fresh"] = fresh
         values["isEdit"] = true
         values["action"] = "/campaigns/\(campaign.id)/edit"
         values["campaignId"] = campaign.id

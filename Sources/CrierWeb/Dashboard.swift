@@ -22,6 +22,8 @@ public struct Dashboard: Sendable {
     let isConsoleGateway: Bool
     let defaultTimeZone: String
     let publicURLIsHTTPS: Bool
+    /// How users reach the dashboard (reset links), when configured.
+    let publicURL: String?
     /// The open `/events` streams, and how live pages are timed.
     let streams: LiveStreams
     let liveTiming: LiveTiming
@@ -43,6 +45,7 @@ public struct Dashboard: Sendable {
         self.isConsoleGateway = isConsoleGateway
         self.defaultTimeZone = defaultTimeZone
         self.publicURLIsHTTPS = publicURL?.lowercased().hasPrefix("https://") ?? false
+        self.publicURL = publicURL
         streams = LiveStreams(limits: .init(perUser: liveStreamLimits.perUser, total: liveStreamLimits.total))
         liveTiming = LiveTiming()
     }

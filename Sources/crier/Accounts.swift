@@ -11,7 +11,7 @@ import Glibc
 
 struct UserCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "user", abstract: "Manage user accounts.", subcommands: [AddUser.self, ListUsers.self])
+        commandName: "user", abstract: "Manage user accounts.", subcommands: [AddUser.self, ListUsers.self, SetPassword.self])
 }
 
 struct AddUser: AsyncParsableCommand {
@@ -31,6 +31,24 @@ struct AddUser: AsyncParsableCommand {
             let user = try await AccountService(store: store, clock: SystemWallClock())
                 .addUser(email: email, name: name, password: password, isAdmin: admin)
             print("Created user \(user.email)\(user.isAdmin ? " (admin)" : "").")
+        }
+    }
+}
+
+struct SetPassword: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "set-password",
+        abstract: "Set a user's password (read as one line from stdin when it is not a terminal, else prompted); their dashboard sign-ins end.")
+
+    @OptionGroup var databaseOptions: DatabaseOptions
+    @Argument(help: "The user's email address.") var email: String
+
+    func run() async throws {
+        try await reportingFailures {
+            let store = try await databaseOptions.existingStore()
+            let password = try PasswordInput.read()
+            try await AccountService(store: store, clock: SystemWallClock()).setPassword(email: email, to: password)
+            print("Password set for \(email); their dashboard sign-ins have ended.")
         }
     }
 }

@@ -1,3 +1,6 @@
+import CrierCore
+import CrierService
+import CrierStorage
 import CrierTestSupport
 import Foundation
 import Testing
@@ -96,6 +99,26 @@ struct CLITests {
             #expect(result.stderr.hasPrefix("Error: No database at typo.sqlite"), "\(result.stderr)")
         }
         #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("typo.sqlite").path))
+    }
+
+    @Test("user set-password sets a password from the machine (stdin), and refuses a short one or an unknown user")
+    func setPassword() async throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        _ = try await CrierProcess.run(["migrate", "--database", "c.sqlite"], directory: dir)
+        _ = try await CrierProcess.run(["user", "add", "ada@example.com", "--database", "c.sqlite"], directory: dir, stdin: "first password\n")
+        let set = try await CrierProcess.run(
+            ["user", "set-password", "ada@example.com", "--database", "c.sqlite"], directory: dir, stdin: "second password\n")
+        #expect(set.status == 0 && set.stdout.contains("Password set for ada@example.com"), "\(set.stderr)")
+        #expect(!set.stdout.contains("second password") && !set.stderr.contains("second password"))
+        let short = try await CrierProcess.run(["user", "set-password", "ada@example.com", "--database", "c.sqlite"], directory: dir, stdin: "short\n")
+        #expect(short.status == 1 && short.stderr == "Error: password must be at least 8 characters\n")
+        let nobody = try await CrierProcess.run(["user", "set-password", "x@example.com", "--database", "c.sqlite"], directory: dir, stdin: "long enough 1\n")
+        #expect(nobody.status == 1 && nobody.stderr == "Error: No user with this email\n")
+        let store = try SQLiteStore.open(path: dir.appendingPathComponent("c.sqlite").path)
+        let accounts = AccountService(store: store, clock: SystemWallClock())
+        #expect(try await accounts.signIn(email: "ada@example.com", password: "second password").email == "ada@example.com")
+        await #expect(throws: SignInError.wrongCredentials) { try await accounts.signIn(email: "ada@example.com", password: "first password") }
     }
 
     @Test("--version prints the version")

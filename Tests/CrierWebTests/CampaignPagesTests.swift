@@ -34,10 +34,13 @@ struct CampaignPagesTests {
                 #expect(page.status == .seeOther, "\(path)")
                 #expect(page.location?.hasPrefix("/login?next=%2F") == true, "\(path): \(page.location ?? "")")
             }
-            for path in ["/campaigns/new", "/campaigns/preview", "/sessions", "/settings/tokens", "/campaigns/abc/delete"] {
+            for path in ["/campaigns/preview", "/sessions", "/settings/tokens", "/campaigns/abc/delete"] {
                 let page = try await browser.post(path)
                 #expect(page.status == .seeOther && page.location == "/login?next=%2F", "\(path)")
             }
+            // A campaign form being sent comes back after signing in (its script offers what was typed).
+            let form = try await browser.post("/campaigns/new")
+            #expect(form.status == .seeOther && form.location == "/login?next=%2Fcampaigns%2Fnew")
             let login = try await browser.get("/login?next=%2Fcampaigns%2Fnew")
             #expect(login.body.contains("name=\"next\" value=\"/campaigns/new\""))
             let signedIn = try await browser.post(
@@ -159,9 +162,14 @@ struct CampaignPagesTests {
 
             try await Self.markFirstSent(harness, campaignId: id)
             let locked = try await browser.get(path)
-            #expect(!locked.body.contains("href=\"\(path)/edit\"") && locked.body.contains("Messages have already been sent"))
+            #expect(!locked.body.contains("href=\"\(path)/edit\"") && locked.body.contains("Messages have gone out"))
+            #expect(locked.body.contains("href=\"\(path)/upcoming\""), "the way to fix a running campaign")
             #expect(locked.body.contains("badge sent"))
-            #expect(try await browser.post("\(path)/edit", changed).status == .conflict)
+            // An edit sent anyway (an old tab) comes back as typed, with the way forward; nothing changes.
+            let late = try await browser.post("\(path)/edit", changed)
+            #expect(late.status == .badRequest && late.body.contains("Correct the messages still to send instead"))
+            #expect(late.body.contains("value=\"Roof fund, week two\""))
+            #expect(try await browser.get("\(path)/edit").location == "\(path)/upcoming")
 
             let confirm = try await browser.get("\(path)/delete")
             #expect(confirm.status == .ok && confirm.body.contains("2 message(s) not yet sent will be cancelled"))
