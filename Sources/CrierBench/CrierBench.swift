@@ -9,6 +9,7 @@ struct CrierBench: AsyncParsableCommand {
         commandName: "crier-bench", abstract: "Crier's benchmarks; figures go in BENCHMARKS.md.",
         subcommands: [
             BurstBench.self, SteadyBench.self, CreateBench.self, CreateDailyBench.self, ListingBench.self,
-            PreviewBench.self, GatewayFloorBench.self, RecordsFloorBench.self, ServerChild.self, WAHADoubleChild.self,
+            PreviewBench.self, GatewayFloorBench.self, RecordsFloorBench.self, DashboardBench.self, ServerChild.self,
+            WAHADoubleChild.self,
         ])
 }

@@ -262,7 +262,11 @@ public final class Dispatcher: Service, Sendable {
         switch result {
         case .success(let receipt):
             health.recordSuccess()
-            await noteStatus(.working, of: claim.sessionName)
+            // Stored only where something else was stored: a session never heard of stays unheard of,
+            // so a burst over a thousand sessions is not a thousand writes.
+            if let stored = claim.storedSessionStatus, stored != SessionStatus.working.rawValue {
+                await noteStatus(.working, of: claim.sessionName)
+            }
             let messageId = receipt.messageId ?? claim.reservedGatewayId  // an empty 201 names no id
             await record(claim, .sent(gatewayMessageId: messageId), outcome: .sent, started: sendStarted,
                          reason: nil, attempted: true)

@@ -34,7 +34,7 @@ enum PreparedStatements {
             FROM campaigns c, whatsapp_sessions s
             WHERE m.id = ANY(ARRAY(SELECT id FROM due)) AND c.id = m.campaign_id AND s.id = c.session_id
             RETURNING m.id, m.claim_token, m.attempt_count, c.public_id, s.name, c.group_id, m.content, m.scheduled_at,
-                m.needs_reconcile, m.send_started_at, m.last_error, m.reserved_message_id, c.owner_id
+                m.needs_reconcile, m.send_started_at, m.last_error, m.reserved_message_id, c.owner_id, s.gateway_status
             """
         typealias Row = ClaimedMessage
 
@@ -53,14 +53,14 @@ enum PreparedStatements {
         }
 
         func decodeRow(_ row: PostgresRow) throws -> Row {
-            let (id, token, attempts, campaign, session, chat, content, scheduled, reconcile, started, error, reserved, owner) =
+            let (id, token, attempts, campaign, session, chat, content, scheduled, reconcile, started, error, reserved, owner, status) =
                 try row.decode(
-                    (Int64, Int64, Int, String, String, String, String, Int64, Bool, Int64?, String?, String?, Int64).self)
+                    (Int64, Int64, Int, String, String, String, String, Int64, Bool, Int64?, String?, String?, Int64, String?).self)
             return ClaimedMessage(
                 id: id, claimToken: token, attemptCount: attempts, campaignId: campaign, sessionName: session,
                 chatId: chat, content: content, scheduledAt: Date(millis: scheduled), needsReconcile: reconcile,
                 sendStartedAt: started.map(Date.init(millis:)), lastError: error, reservedMessageId: reserved,
-                ownerId: owner)
+                ownerId: owner, storedSessionStatus: status)
         }
     }
 

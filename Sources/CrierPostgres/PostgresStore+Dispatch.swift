@@ -9,7 +9,7 @@ extension PostgresStore {
         let statement = PreparedStatements.ClaimDue(
             now: now.millis, limit: Int64(limit), owner: owner, leaseUntil: leaseUntil.millis)
         var claims: [ClaimedMessage] = []
-        for claim in try await execute(statement) { claims.append(claim) }
+        for claim in try await execute(statement, deadline: false) { claims.append(claim) }
         return claims.sorted { ($0.scheduledAt, $0.id) < ($1.scheduledAt, $1.id) }
     }
 
@@ -24,7 +24,7 @@ extension PostgresStore {
                 )
                 UPDATE messages m SET lease_expires_at = \(until.millis) FROM locked WHERE m.id = locked.id
                 """,
-                logger: logger
+                logger: logger, deadline: false
             )
         }
     }
@@ -37,7 +37,7 @@ extension PostgresStore {
     public func recordOutcomes(_ records: [OutcomeRecord]) async throws -> [Bool] {
         guard !records.isEmpty else { return [] }
         let batch = String(decoding: try JSONEncoder().encode(records.map(OutcomeRow.init)), as: UTF8.self)
-        return try await retryingConflicts { try await transaction { [self] connection in
+        return try await retryingConflicts { try await transaction(deadline: false) { [self] connection in
             let statement = PreparedStatements.RecordOutcomes(batch: batch)
             var rows: [PreparedStatements.RecordOutcomes.Row] = []
             // Not prepared: a generic plan, made while few rows are 'sending', walks every claim held.
@@ -66,7 +66,7 @@ extension PostgresStore {
         let updated = try await retryingConflicts {
             var updated = Set<Int64>()
             // Not prepared: a generic plan, made while few rows are 'sending', walks every claim held.
-            for row in try await query(statement.query, logger: logger) {
+            for row in try await query(statement.query, logger: logger, deadline: false) {
                 updated.insert(try statement.decodeRow(row))
             }
             return updated
@@ -108,7 +108,7 @@ extension PostgresStore {
                     locked
                 WHERE m.id = released.id AND locked.id = released.id AND m.claim_token = released.token
                     AND m.status = 'sending' AND m.lease_owner = \(owner)
-                """, logger: logger
+                """, logger: logger, deadline: false
             )
         }
     }
@@ -131,7 +131,7 @@ extension PostgresStore {
             INSERT INTO message_attempts (message_id, started_at, finished_at, outcome, reason)
             SELECT id, COALESCE(claimed_at, \(now.millis)), \(now.millis), \(AttemptOutcome.leaseExpired.rawValue), \(reason)
             FROM recovered RETURNING id
-            """) }
+            """, deadline: false) }
         return recovered.count
     }
 
@@ -151,12 +151,12 @@ extension PostgresStore {
             )
             INSERT INTO message_attempts (message_id, started_at, finished_at, outcome, reason)
             SELECT id, \(now.millis), \(now.millis), \(AttemptOutcome.missed.rawValue), failed_reason FROM missed RETURNING id
-            """) }
+            """, deadline: false) }
         return missed.count
     }
 
     public func nextDueAt() async throws -> Date? {
-        for due in try await execute(PreparedStatements.NextDue()) {
+        for due in try await execute(PreparedStatements.NextDue(), deadline: false) {
             return due.map(Date.init(millis:))
         }
         return nil

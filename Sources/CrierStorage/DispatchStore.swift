@@ -24,11 +24,14 @@ public struct ClaimedMessage: Hashable, Sendable {
     public let reservedMessageId: String?
     /// Whose campaign it is: whose open pages refresh when its state changes.
     public let ownerId: Int64
+    /// The session's status as last stored (`nil`: never heard), so that a send that works stores
+    /// WORKING only where something else was stored.
+    public let storedSessionStatus: String?
 
     public init(
         id: Int64, claimToken: Int64, attemptCount: Int, campaignId: String, sessionName: String, chatId: String,
         content: String, scheduledAt: Date, needsReconcile: Bool, sendStartedAt: Date?, lastError: String?,
-        reservedMessageId: String? = nil, ownerId: Int64 = 0
+        reservedMessageId: String? = nil, ownerId: Int64 = 0, storedSessionStatus: String? = nil
     ) {
         self.id = id
         self.claimToken = claimToken
@@ -43,6 +46,7 @@ public struct ClaimedMessage: Hashable, Sendable {
         self.lastError = lastError
         self.reservedMessageId = reservedMessageId
         self.ownerId = ownerId
+        self.storedSessionStatus = storedSessionStatus
     }
 
     /// The same claim with a reserved message id.
@@ -50,7 +54,8 @@ public struct ClaimedMessage: Hashable, Sendable {
         ClaimedMessage(
             id: id, claimToken: claimToken, attemptCount: attemptCount, campaignId: campaignId, sessionName: sessionName,
             chatId: chatId, content: content, scheduledAt: scheduledAt, needsReconcile: needsReconcile,
-            sendStartedAt: sendStartedAt, lastError: lastError, reservedMessageId: messageId, ownerId: ownerId)
+            sendStartedAt: sendStartedAt, lastError: lastError, reservedMessageId: messageId, ownerId: ownerId,
+            storedSessionStatus: storedSessionStatus)
     }
 }
 

@@ -21,16 +21,16 @@ extension SQLiteStore {
                 arguments: [owner, leaseUntil.millis, now.millis, now.millis, limit])
             guard !claimed.isEmpty else { return [] }
             let campaignIds = Set(claimed.map { $0[1] as Int64 })
-            var targets: [Int64: (publicId: String, session: String, chat: String, owner: Int64)] = [:]
+            var targets: [Int64: (publicId: String, session: String, chat: String, owner: Int64, status: String?)] = [:]
             for row in try Row.fetchAll(
                 db.cachedStatement(
                     sql: """
-                        SELECT c.id, c.public_id, c.group_id, s.name, c.owner_id FROM campaigns c
+                        SELECT c.id, c.public_id, c.group_id, s.name, c.owner_id, s.gateway_status FROM campaigns c
                         JOIN whatsapp_sessions s ON s.id = c.session_id WHERE c.id IN (SELECT value FROM json_each(?))
                         """),
                 arguments: [Self.jsonArray(campaignIds)])
             {
-                targets[row[0]] = (row[1], row[3], row[2], row[4])
+                targets[row[0]] = (row[1], row[3], row[2], row[4], row[5])
             }
             // Columns by position, in RETURNING's order (by name, each access compares names).
             return claimed.compactMap { row -> ClaimedMessage? in
@@ -40,7 +40,7 @@ extension SQLiteStore {
                     campaignId: target.publicId, sessionName: target.session, chatId: target.chat,
                     content: row[4], scheduledAt: Date(millis: row[5]), needsReconcile: row[6],
                     sendStartedAt: (row[7] as Int64?).map(Date.init(millis:)), lastError: row[8],
-                    reservedMessageId: row[9], ownerId: target.owner)
+                    reservedMessageId: row[9], ownerId: target.owner, storedSessionStatus: target.status)
             }.sorted { ($0.scheduledAt, $0.id) < ($1.scheduledAt, $1.id) }
         }
     }

@@ -474,6 +474,12 @@ public final class WAHADouble: Sendable {
             await self.postSessionStatus(name, status: status)
             return Self.json(["name": name, "status": status.rawValue])
         }
+        router.get("_double/messages") { _, _ in
+            Self.json(self.recorded.map { message -> [String: Any] in
+                ["text": message.text, "chatId": message.chatId, "session": message.session,
+                 "timestamp": Int((message.timestamp.timeIntervalSince1970 * 1000).rounded())]
+            })
+        }
         router.post("_double/acks/:level") { _, context in
             guard let level = Int(try context.parameters.require("level")).flatMap(AckLevel.init(rawValue:)) else {
                 return Self.nestError(400, "no such level")

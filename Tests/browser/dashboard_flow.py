@@ -129,12 +129,14 @@ class Flow:
         assert self.path() == "/", self.path()
 
     def connect_session(self, name):
+        """Connecting needs no name; one can be chosen under "Advanced"."""
         self.go("/sessions")
+        self.driver.find_element(By.CSS_SELECTOR, "form[action='/sessions'] details summary").click()
         self.fill("name", name)
-        self.submit("form[action='/sessions'] button[type=submit]")
+        self.submit("#connect-number")
         self.check_page()
         assert self.path().startswith("/sessions/"), self.path()
-        assert self.text("#status-badge") == "WORKING"
+        assert self.text("#status-badge") == "Connected", self.text("#status-badge")
         return self.path().split("/")[-1]
 
     def create_campaign(self, title, chat):
@@ -209,11 +211,11 @@ class Flow:
 
     def approve(self, email):
         self.go("/admin/users")
-        row = self.driver.find_element(By.CSS_SELECTOR, f"tr[data-user='{email}']")
+        row = self.driver.find_element(By.CSS_SELECTOR, f"li[data-user='{email}']")
         assert "pending" in row.text, row.text
         self.navigate_by(row.find_element(By.XPATH, ".//button[starts-with(normalize-space(.), 'Approve')]"))
         self.check_page()
-        row = self.driver.find_element(By.CSS_SELECTOR, f"tr[data-user='{email}']")
+        row = self.driver.find_element(By.CSS_SELECTOR, f"li[data-user='{email}']")
         assert "active" in row.text, row.text
 
     def sees_nothing_of(self, campaign_id, session_id):
