@@ -12,11 +12,15 @@ public struct CrierRequestContext: RequestContext {
     /// Who the client is for throttling: the peer, or the address a trusted proxy forwarded for
     /// (`ClientAddressMiddleware`).
     public var clientAddress: String?
+    /// Completes when the client's connection closes: a response that streams (`/events`) ends then,
+    /// instead of holding its slot until it next writes.
+    public let connectionClosed: EventLoopFuture<Void>?
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         remoteAddress = source.channel.remoteAddress?.ipAddress
         clientAddress = remoteAddress
+        connectionClosed = source.channel.closeFuture
     }
 
     /// The largest request body accepted (413 above it). A 2000-part sequence of long messages fits.

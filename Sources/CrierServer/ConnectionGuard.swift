@@ -30,6 +30,8 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     private var deadline: Scheduled<Void>?
     /// When the connection began waiting for the current request.
     private var requestStarted = NIODeadline.now()
+    /// Whether the response being written is an event stream (`/events`), which never ends by itself.
+    private var streamingEvents = false
 
     init(timeouts: Timeouts, admission: ConnectionAdmission) {
         self.timeouts = timeouts
@@ -68,11 +70,28 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        if case .end = unwrapOutboundIn(data) {
+        switch unwrapOutboundIn(data) {
+        case .head(let head):
+            streamingEvents = head.headerFields[.contentType]?.hasPrefix("text/event-stream") == true
+        case .body:
+            break
+        case .end:
             // The response is out: the connection now waits, idle, for its next request head.
+            streamingEvents = false
             waitForRequest(context: context)
         }
         context.write(data, promise: promise)
+    }
+
+    /// A browser that leaves a page closes its side of the event stream's connection; the server
+    /// accepts half-closed connections, so it would only notice at its next write. Closing at once
+    /// ends the stream and frees its place among the user's few.
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if streamingEvents, let event = event as? ChannelEvent, event == .inputClosed {
+            context.close(promise: nil)
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
     }
 
     private func start(context: ChannelHandlerContext) {

@@ -29,7 +29,19 @@ public final class RawConnection: @unchecked Sendable {
         guard result == 0 else { throw RawConnectionError("connect failed: errno \(errno)") }
     }
 
-    deinit { close(socket) }
+    deinit { close() }
+
+    private let closed = NSLock()
+    private var isClosed = false
+
+    /// Closes the connection now (as a browser does when it leaves a page).
+    public func close() {
+        closed.lock()
+        defer { closed.unlock() }
+        guard !isClosed else { return }
+        isClosed = true
+        Glibc.close(socket)
+    }
 
     public func send(_ text: String) {
         let bytes = Array(text.utf8)

@@ -68,6 +68,9 @@ public final class WAHADouble: Sendable {
         /// The `config` each session was created with, as JSON.
         var sessionConfigs: [String: Data] = [:]
         var statusAfterStart = SessionStatus.working
+        /// How long a started session stays STARTING (none by default).
+        var startingFor: Duration = .zero
+        var startedAt: [String: ContinuousClock.Instant] = [:]
         var unknownSessionStatus: SessionStatus?
         var faults: [SendFault] = []
         var latency: Duration = .zero
@@ -129,6 +132,8 @@ public final class WAHADouble: Sendable {
     /// What a created or (re)started session becomes after STARTING: WORKING (a phone already paired)
     /// by default, or SCAN_QR_CODE.
     public func setStatusAfterStart(_ status: SessionStatus) { state.withLock { $0.statusAfterStart = status } }
+    /// Started sessions answer STARTING for `duration` before they are what a start makes them.
+    public func setStartingFor(_ duration: Duration) { state.withLock { $0.startingFor = duration } }
     /// Posts each accepted message's DEVICE receipt before answering the send (a receipt that beats
     /// the send's reply).
     public func setAckBeforeReply(_ on: Bool) { state.withLock { $0.ackBeforeReply = on } }
@@ -232,6 +237,7 @@ public final class WAHADouble: Sendable {
             let config = (body["config"] as? [String: Any]).flatMap { try? JSONSerialization.data(withJSONObject: $0) }
             self.state.withLock {
                 $0.sessions[name] = $0.statusAfterStart
+                $0.startedAt[name] = .now
                 $0.sessionConfigs[name] = config
             }
             return Self.json(["name": name, "status": SessionStatus.starting.rawValue], status: .created)
@@ -303,15 +309,19 @@ public final class WAHADouble: Sendable {
         return router
     }
 
-    /// The session's status. A session created or (re)started answers STARTING to that request, and is
-    /// then what a start makes it (`statusAfterStart`).
     /// The number a session's "phone" has in the double: digits derived from its name.
     public static func phoneNumber(of session: String) -> String {
         "2547" + String(format: "%08d", abs(session.utf8.reduce(7) { ($0 &* 31 &+ Int($1)) % 100_000_000 }))
     }
 
+    /// The session's status. A session created or (re)started answers STARTING to that request, and is
+    /// then what a start makes it (`statusAfterStart`) — after `startingFor`, as WAHA takes a few
+    /// seconds to start a browser or a socket.
     private func sessionStatus(_ name: String) -> SessionStatus? {
-        state.withLock { $0.sessions[name] ?? $0.unknownSessionStatus }
+        state.withLock { state in
+            if let started = state.startedAt[name], ContinuousClock.now - started < state.startingFor { return .starting }
+            return state.sessions[name] ?? state.unknownSessionStatus
+        }
     }
 
     /// WAHA's answer for any session that is not running: unknown, or STOPPED.

@@ -147,6 +147,8 @@ struct LiveEventsPage {
         guard let stream = dashboard.streams.open(userId: user.id, session: context.sessionCookie) else {
             throw WebError.tooManyAttempts(retryAfterSeconds: 30)
         }
+        // A page left (the browser closes the connection) frees its slot at once.
+        context.connectionClosed?.whenComplete { _ in stream.end() }
         let dashboard = dashboard
         var headers = PageRenderer.securityHeaders
         headers[.contentType] = "text/event-stream"

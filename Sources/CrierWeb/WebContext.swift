@@ -1,6 +1,7 @@
 import CrierHTTP
 import CrierStorage
 import Hummingbird
+import NIOCore
 
 /// Per-request state of a dashboard page: the signed-in user (from the session cookie) and the
 /// request's CSRF token, set by `WebSessionMiddleware`.
@@ -20,11 +21,13 @@ public struct WebContext: ChildRequestContext {
     public let remoteAddress: String?
     /// The client for throttling (the peer, or whom a trusted proxy forwarded for).
     public let clientAddress: String?
+    let connectionClosed: EventLoopFuture<Void>?
 
     public init(context: CrierRequestContext) throws {
         coreContext = context.coreContext
         remoteAddress = context.remoteAddress
         clientAddress = context.clientAddress
+        connectionClosed = context.connectionClosed
     }
 
     /// A form post may carry a campaign's text and template; far below the API's 1 MB.

@@ -62,6 +62,7 @@ struct BrowserFlowTests {
         try FileManager.default.createDirectory(at: screenshots, withIntermediateDirectories: true)
         try await WAHADouble.withRunning { double in
             double.setStatusAfterStart(.scanQRCode)
+            double.setStartingFor(.seconds(3))  // as WAHA: the QR code comes a few seconds after the start
             let port = try Self.freePort()
             let server = try CrierProcess(
                 [

@@ -53,13 +53,34 @@ struct LiveEventsTests {
             let carol = Browser(client)
             try await harness.addUser("carol@example.com")
             try await carol.signIn("carol@example.com")
-            #expect(await (try Self.stream(carol, port: port)).receive(timeout: 1).text.hasPrefix("HTTP/1.1 200"))
+            let carolFirst = try Self.stream(carol, port: port)
+            #expect(await carolFirst.receive(timeout: 1).text.hasPrefix("HTTP/1.1 200"))
             #expect(await (try Self.stream(carol, port: port)).receive(timeout: 1).text.hasPrefix("HTTP/1.1 429"))
+            withExtendedLifetime(carolFirst) {}
 
             try await adaBrowser.post("/logout")
             let ended = await adaStream.receive(timeout: 3)
             #expect(ended.closed || ended.text.hasSuffix("0\r\n\r\n"), "signing out ends the sign-in's streams: \(ended)")
             withExtendedLifetime(more) {}
+        }
+    }
+
+    @Test("a page left (its connection closed) frees its stream at once: clicking through pages never hits the limit")
+    func closedStreamsFreeTheirSlot() async throws {
+        let harness = try await WebHarness.make()
+        defer { harness.cleanUp() }
+        try await harness.addUser("ada@example.com")
+        try await harness.run { client in
+            let port = try #require(client.port)
+            let browser = Browser(client)
+            try await browser.signIn("ada@example.com")
+            for page in 0..<12 {
+                let stream = try Self.stream(browser, port: port)
+                let opened = await stream.receive(timeout: 0.5).text
+                #expect(opened.hasPrefix("HTTP/1.1 200"), "page \(page): \(opened.prefix(30))")
+                stream.close()
+                try await Task.sleep(for: .milliseconds(100))
+            }
         }
     }
 

@@ -73,9 +73,17 @@ class Flow:
             "return document.readyState === 'complete' && !document.documentElement.dataset.leaving"))
 
     def fill(self, name, value):
-        element = self.driver.find_element(By.NAME, name)
-        element.clear()
-        element.send_keys(value)
+        """Types into a field (by id: a chat list's checkboxes share the typed chat's name); a live
+        part of the page swapped meanwhile is found again."""
+        for attempt in range(5):
+            try:
+                element = self.driver.find_element(By.ID, name)
+                element.clear()
+                element.send_keys(value)
+                return
+            except StaleElementReferenceException:
+                time.sleep(0.2)
+        raise AssertionError(f"{name} kept being replaced")
 
     def set_value(self, element_id, value):
         self.driver.execute_script(
@@ -159,12 +167,15 @@ class Flow:
         select.select_by_value(working_id)
         self.wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#chat-list input"))
         Select(self.driver.find_element(By.ID, "audienceType")).select_by_value("individuals")
-        Select(self.driver.find_element(By.ID, "sessionId")).select_by_value(other_id)
+        self.wait.until(lambda d: "phone number" in d.find_element(By.CSS_SELECTOR, "label[for=groupId]").text)
+        self.fill("groupId", "+254 700 000 001")
+        self.driver.find_element(By.ID, "sessionId").send_keys("\ue015")  # ArrowDown: the next number
         time.sleep(1)
+        assert Select(self.driver.find_element(By.ID, "sessionId")).first_selected_option.get_attribute("value") == other_id
         assert self.still_marked(), "changing the number reloaded the page"
         for name, value in (("title", "Roof fund"), ("targetAmount", "KES 50,000"), ("messageTemplate", "Days left: {days_left}"),
-                            ("startDate", "2030-03-10"), ("endDate", "2030-03-12")):
-            kept = self.driver.find_element(By.NAME, name).get_attribute("value")
+                            ("startDate", "2030-03-10"), ("endDate", "2030-03-12"), ("groupId", "+254 700 000 001")):
+            kept = self.driver.find_element(By.ID, name).get_attribute("value")
             assert kept == value, f"{name} lost: {kept!r}"
         self.wait.until(lambda d: "3 message(s)" in d.find_element(By.ID, "preview-heading").text)
         self.set_value("endDate", "2030-03-01")
@@ -181,7 +192,8 @@ class Flow:
         self.fill("messageTemplate", "Days left: {days_left}")
         self.set_value("messageTime", when.strftime("%H:%M"))
         self.set_value("startDate", when.strftime("%Y-%m-%d"))
-        self.set_value("endDate", when.strftime("%Y-%m-%d"))
+        # Two messages, today's and tomorrow's: after the first goes out the campaign is still active.
+        self.set_value("endDate", (when + datetime.timedelta(days=1)).strftime("%Y-%m-%d"))
         self.navigate_by(self.driver.find_element(By.ID, "submit-campaign"))
         if confirm:
             assert self.driver.find_elements(By.ID, "not-working-warning"), "no warning before a disconnected number"
@@ -201,7 +213,7 @@ class Flow:
             window.__sentSeen = {};
             const look = () => {
               for (const card of document.querySelectorAll('[data-campaign]')) {
-                if (card.textContent.includes('1 of 1 sent') && !window.__sentSeen[card.dataset.campaign])
+                if (card.textContent.includes('1 of 2 sent') && !window.__sentSeen[card.dataset.campaign])
                   window.__sentSeen[card.dataset.campaign] = Date.now();
               }
             };

@@ -49,7 +49,10 @@ async function showChats(form, url) {
   try {
     const response = await fetch(url + "?" + query, { headers: { "Accept": "text/html" }, credentials: "same-origin" });
     if (!response.ok || response.redirected) return;
+    // A typed chat id and name stay; ticked chats belonged to the other list.
+    const typed = ["groupId", "groupName"].map((id) => [id, document.getElementById(id)?.value]);
     target.innerHTML = await response.text();
+    for (const [id, value] of typed) { const field = document.getElementById(id); if (field && value) field.value = value; }
     bindChatFilter(target);
     form.dispatchEvent(new Event("change"));
   } catch (error) {
@@ -133,6 +136,7 @@ function showErrors(form, errors) {
 function livePage() {
   if (!document.querySelector("[data-live]") || !("EventSource" in window)) return;
   const source = new EventSource("/events");
+  window.addEventListener("pagehide", () => source.close());
   let timer = null;
   let running = false;
   let again = false;
