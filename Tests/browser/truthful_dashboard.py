@@ -184,6 +184,22 @@ class Flow:
         assert self.driver.find_elements(By.CSS_SELECTOR, "#preview .preview-list li") == [], "stale messages shown"
         self.screenshots("campaign-form")
 
+    def draft_survives_sign_in(self, session_id):
+        """A sign-in that expires mid-form loses nothing: after signing in, the form comes back filled."""
+        self.go(f"/campaigns/new?sessionId={session_id}&audienceType=groups")
+        self.fill("title", "Harambee for the clinic")
+        self.fill("messageTemplate", "Days to go: {days_left}")
+        self.driver.delete_cookie("crier_session")  # the sign-in expired while she typed
+        self.navigate_by(self.driver.find_element(By.ID, "submit-campaign"))
+        assert self.driver.current_url.startswith(BASE + "/login"), self.driver.current_url
+        self.fill("email", ADMIN[0])
+        self.fill("password", ADMIN[1])
+        self.navigate_by(self.driver.find_element(By.CSS_SELECTOR, "form[action='/login'] button[type=submit]"))
+        assert self.driver.current_url.startswith(BASE + "/campaigns/new"), self.driver.current_url
+        self.wait.until(lambda d: d.find_element(By.ID, "title").get_attribute("value") == "Harambee for the clinic")
+        assert self.driver.find_element(By.ID, "messageTemplate").get_attribute("value") == "Days to go: {days_left}"
+        assert self.driver.find_element(By.ID, "draft-restored").is_displayed()
+
     def create_due(self, session_id, title, when, confirm=False):
         self.go(f"/campaigns/new?sessionId={session_id}&audienceType=groups")
         self.fill("groupId", "120363025@g.us")
@@ -262,6 +278,7 @@ def main():
         working_id, _ = flow.connect_and_pair()
         other_id = flow.second_number()
         flow.form_keeps_fields(working_id, other_id)
+        flow.draft_survives_sign_in(working_id)
         now = datetime.datetime.now(datetime.timezone.utc)
         due = (now + datetime.timedelta(seconds=75)).replace(second=0, microsecond=0)
         campaigns = [(flow.create_due(working_id, f"Reminder {n}", due), f"Reminder {n}") for n in range(1, CAMPAIGNS + 1)]
