@@ -45,6 +45,21 @@ extension PostgresStore {
         }
     }
 
+    /// The owner's campaign's row id and schedule version, locked for a change to it; throws
+    /// `campaignNotFound` (missing or another's) or `campaignDeleted`.
+    func editableCampaign(_ campaignId: String, ownerId: Int64, _ connection: PostgresConnection) async throws -> (Int64, Int64) {
+        guard
+            let row = try await connection.rows(
+                """
+                SELECT id, schedule_version, deleted_at FROM campaigns
+                WHERE public_id = \(campaignId) AND owner_id = \(ownerId) FOR UPDATE
+                """, logger: logger
+            ).first
+        else { throw DomainError.campaignNotFound }
+        guard try row["deleted_at"].decode(Int64?.self) == nil else { throw DomainError.campaignDeleted }
+        return (try row["id"].decode(Int64.self), try row["schedule_version"].decode(Int64.self))
+    }
+
     /// Adds what new schedules store to their owner's usage, or throws `DomainError.overQuota`,
     /// rolling the transaction back, when the sum passes `quota`. Last in its transaction: the
     /// user's row stays locked only from here to the commit.
@@ -79,17 +94,8 @@ extension PostgresStore {
         campaignId: String, ownerId: Int64, settings s: CampaignSettings, messages: [PlannedMessage], at: Date
     ) async throws {
         try await transaction { [self] connection in
-            guard
-                let row = try await connection.rows(
-                    """
-                    SELECT id, schedule_version, deleted_at FROM campaigns
-                    WHERE public_id = \(campaignId) AND owner_id = \(ownerId) FOR UPDATE
-                    """, logger: logger
-                ).first
-            else { throw DomainError.campaignNotFound }
-            guard try row["deleted_at"].decode(Int64?.self) == nil else { throw DomainError.campaignDeleted }
-            let rowId = try row["id"].decode(Int64.self)
-            let version = try row["schedule_version"].decode(Int64.self) + 1
+            let (rowId, currentVersion) = try await editableCampaign(campaignId, ownerId: ownerId, connection)
+            let version = currentVersion + 1
             try await connection.query(
                 """
                 WITH locked AS MATERIALIZED (  -- in id order, as the dispatcher's writes: no deadlock with them
@@ -338,17 +344,8 @@ extension PostgresStore {
         campaignId: String, ownerId: Int64, settings s: CampaignSettings, contents: [Int: String], at: Date
     ) async throws -> Int {
         try await transaction { [self] connection in
-            guard
-                let row = try await connection.rows(
-                    """
-                    SELECT id, schedule_version, deleted_at FROM campaigns
-                    WHERE public_id = \(campaignId) AND owner_id = \(ownerId) FOR UPDATE
-                    """, logger: logger
-                ).first
-            else { throw DomainError.campaignNotFound }
-            guard try row["deleted_at"].decode(Int64?.self) == nil else { throw DomainError.campaignDeleted }
-            let rowId = try row["id"].decode(Int64.self)
-            let version = try row["schedule_version"].decode(Int64.self)
+            let (rowId, currentVersion) = try await editableCampaign(campaignId, ownerId: ownerId, connection)
+            let version = currentVersion
             let indexes = contents.keys.sorted().map(Int64.init)
             let texts = contents.keys.sorted().compactMap { contents[$0] }
             // One statement, rows locked in id order as the dispatcher's writes lock them.

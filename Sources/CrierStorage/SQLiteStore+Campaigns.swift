@@ -43,14 +43,8 @@ extension SQLiteStore {
         campaignId: String, ownerId: Int64, settings: CampaignSettings, messages: [PlannedMessage], at: Date
     ) async throws {
         try await transaction { [quota] db in
-            guard
-                let row = try Row.fetchOne(
-                    db, sql: "SELECT id, schedule_version, deleted_at FROM campaigns WHERE public_id = ? AND owner_id = ?",
-                    arguments: [campaignId, ownerId])
-            else { throw DomainError.campaignNotFound }
-            guard (row["deleted_at"] as Int64?) == nil else { throw DomainError.campaignDeleted }
-            let rowId: Int64 = row["id"]
-            let version: Int = row["schedule_version"] + 1
+            let (rowId, currentVersion) = try Self.editableCampaign(campaignId, ownerId: ownerId, db: db)
+            let version = Int(currentVersion) + 1
             let started = try Bool.fetchOne(
                 db, sql: "SELECT EXISTS (SELECT 1 FROM messages WHERE campaign_id = ? AND status IN (\(MessageStatus.sent.sql), \(MessageStatus.sending.sql)))",
                 arguments: [rowId]) ?? false
@@ -97,6 +91,18 @@ extension SQLiteStore {
                     """,
                 arguments: [rowId])
         }
+    }
+
+    /// The owner's campaign's row id and schedule version, for a change to it; throws
+    /// `campaignNotFound` (missing or another's) or `campaignDeleted`.
+    static func editableCampaign(_ campaignId: String, ownerId: Int64, db: Database) throws -> (rowId: Int64, version: Int64) {
+        guard
+            let row = try Row.fetchOne(
+                db, sql: "SELECT id, schedule_version, deleted_at FROM campaigns WHERE public_id = ? AND owner_id = ?",
+                arguments: [campaignId, ownerId])
+        else { throw DomainError.campaignNotFound }
+        guard (row["deleted_at"] as Int64?) == nil else { throw DomainError.campaignDeleted }
+        return (row["id"], row["schedule_version"])
     }
 
     /// Adds what new schedules store to their owner's usage, or throws `DomainError.overQuota`
@@ -318,14 +324,8 @@ extension SQLiteStore {
         campaignId: String, ownerId: Int64, settings: CampaignSettings, contents: [Int: String], at: Date
     ) async throws -> Int {
         try await transaction { [quota] db in
-            guard
-                let row = try Row.fetchOne(
-                    db, sql: "SELECT id, schedule_version, deleted_at FROM campaigns WHERE public_id = ? AND owner_id = ?",
-                    arguments: [campaignId, ownerId])
-            else { throw DomainError.campaignNotFound }
-            guard (row["deleted_at"] as Int64?) == nil else { throw DomainError.campaignDeleted }
-            let rowId: Int64 = row["id"]
-            let version: Int64 = row["schedule_version"]
+            let (rowId, currentVersion) = try Self.editableCampaign(campaignId, ownerId: ownerId, db: db)
+            let version = currentVersion
             let before = try Int.fetchOne(
                 db, sql: """
                     SELECT COALESCE(SUM(LENGTH(CAST(content AS BLOB))), 0) FROM messages

@@ -58,6 +58,19 @@ public final class RawConnection: @unchecked Sendable {
         }
     }
 
+    /// What the server sends until `enough` holds for it, the connection closes or `timeout`
+    /// passes: for a response that stays open (an event stream), without waiting out its silence.
+    public func receive(timeout: TimeInterval, until enough: @escaping @Sendable (String) -> Bool) async -> (text: String, closed: Bool) {
+        let deadline = Date().addingTimeInterval(timeout)
+        var text = ""
+        while Date() < deadline {
+            let part = await receive(timeout: 0.1)
+            text += part.text
+            if part.closed || enough(text) { return (text, part.closed) }
+        }
+        return (text, false)
+    }
+
     private func blockingReceive(timeout: TimeInterval) -> (text: String, closed: Bool) {
         var tv = timeval(tv_sec: Int(timeout), tv_usec: Int((timeout - Double(Int(timeout))) * 1_000_000))
         setsockopt(socket, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))

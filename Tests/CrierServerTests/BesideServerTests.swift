@@ -45,10 +45,10 @@ struct BesideServerTests {
                 ("sqlite3 .backup", {
                     load.pause = .milliseconds(300)
                     defer { load.pause = .zero }
-                    try Self.run(sqlite3, ["crier.sqlite", ".backup sqlite3-backup.sqlite"], in: running.directory)
+                    try await Self.run(sqlite3, ["crier.sqlite", ".backup sqlite3-backup.sqlite"], in: running.directory)
                 }),
-                ("sqlite3 VACUUM INTO", { try Self.run(sqlite3, ["crier.sqlite", "VACUUM INTO 'vacuumed.sqlite'"], in: running.directory) }),
-                ("sqlite3 read", { try Self.run(sqlite3, ["crier.sqlite", "SELECT COUNT(*) FROM campaigns"], in: running.directory) }),
+                ("sqlite3 VACUUM INTO", { try await Self.run(sqlite3, ["crier.sqlite", "VACUUM INTO 'vacuumed.sqlite'"], in: running.directory) }),
+                ("sqlite3 read", { try await Self.run(sqlite3, ["crier.sqlite", "SELECT COUNT(*) FROM campaigns"], in: running.directory) }),
             ]
         }
         for (name, step) in steps {
@@ -158,15 +158,9 @@ struct BesideServerTests {
         return nil
     }
 
-    static func run(_ executable: String, _ arguments: [String], in directory: URL) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.currentDirectoryURL = directory
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw ProcessError("\(executable) \(arguments) failed") }
+    static func run(_ executable: String, _ arguments: [String], in directory: URL) async throws {
+        let status = try await Spawned.run(executable, arguments, directory: directory.path, timeout: 300)
+        guard status == 0 else { throw ProcessError("\(executable) \(arguments) failed: \(String(describing: status))") }
     }
 }
 

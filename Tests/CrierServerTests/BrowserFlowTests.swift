@@ -118,19 +118,10 @@ struct BrowserFlowTests {
         let log = FileManager.default.temporaryDirectory.appendingPathComponent("browser-\(UUID()).log")
         _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         defer { try? FileManager.default.removeItem(at: log) }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let handle = try FileHandle(forWritingTo: log)
-        process.standardOutput = handle
-        process.standardError = handle
-        try process.run()
-        let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning && Date() < deadline { try await Task.sleep(for: .milliseconds(100)) }
-        if process.isRunning { process.terminate() }
-        try handle.close()
+        let status = try await Spawned.run(
+            executable, arguments, environment: ProcessInfo.processInfo.environment.merging(environment) { $1 },
+            output: log.path, timeout: timeout)
         let output = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
-        return (process.isRunning ? -1 : process.terminationStatus, output)
+        return (status ?? -1, output)
     }
 }

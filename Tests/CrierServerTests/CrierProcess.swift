@@ -1,3 +1,4 @@
+import CrierTestSupport
 import Foundation
 
 #if canImport(FoundationNetworking)
@@ -15,28 +16,20 @@ final class CrierProcess: @unchecked Sendable {
         return url.appendingPathComponent("crier")
     }()
 
-    let process = Process()
+    let process: Spawned
     let stdoutURL: URL
     let stderrURL: URL
 
     init(_ arguments: [String], directory: URL, environment: [String: String] = [:], stdin: String? = nil) throws {
         stdoutURL = directory.appendingPathComponent("out-\(UUID()).log")
         stderrURL = directory.appendingPathComponent("err-\(UUID()).log")
-        _ = FileManager.default.createFile(atPath: stdoutURL.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: stderrURL.path, contents: nil)
-        process.executableURL = Self.executable
-        process.arguments = arguments
-        process.currentDirectoryURL = directory
         var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("CRIER_") }
         env.merge(environment) { $1 }
-        process.environment = env
-        process.standardOutput = try FileHandle(forWritingTo: stdoutURL)
-        process.standardError = try FileHandle(forWritingTo: stderrURL)
-        let input = Pipe()
-        process.standardInput = input
-        try process.run()
-        if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
-        try input.fileHandleForWriting.close()
+        process = try Spawned(
+            Self.executable.path, arguments, directory: directory.path, environment: env, stdout: stdoutURL.path,
+            stderr: stderrURL.path)
+        if let stdin { process.write(stdin) }
+        process.closeInput()
     }
 
     /// Runs to completion and returns (exit code, stdout, stderr).
@@ -65,16 +58,12 @@ final class CrierProcess: @unchecked Sendable {
         throw ProcessError("server did not start: \(stderr)")
     }
 
-    func signal(_ signal: Int32) { kill(process.processIdentifier, signal) }
+    func signal(_ signal: Int32) { process.signal(signal) }
 
     /// The exit status, or `nil` if it is still running after `timeout` seconds.
-    func waitForExit(timeout: TimeInterval) async -> Int32? {
-        let deadline = Date().addingTimeInterval(timeout)
-        while process.isRunning && Date() < deadline { try? await Task.sleep(for: .milliseconds(50)) }
-        return process.isRunning ? nil : process.terminationStatus
-    }
+    func waitForExit(timeout: TimeInterval) async -> Int32? { await process.waitForExit(timeout: timeout) }
 
-    deinit { if process.isRunning { process.terminate() } }
+    deinit { if process.isRunning { process.signal(SIGTERM) } }
 }
 
 struct ProcessError: Error, CustomStringConvertible {

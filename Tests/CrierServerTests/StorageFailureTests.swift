@@ -52,8 +52,7 @@ struct StorageFailureTests {
 
     @Test("a full disk: creates answer 503 'disk is full', readiness is red; space freed, creates work again")
     func fullDisk() async throws {
-        guard let disk = try SmallDisk.mount(megabytes: 8) else { return }
-        defer { disk.unmount() }
+        guard let disk = try await SmallDisk.mount(megabytes: 8) else { return }
         let directory = disk.path
         #expect(try await CrierProcess.run(["migrate"], directory: directory).status == 0)
         _ = try await CrierProcess.run(["user", "add", "ada@example.com"], directory: directory, stdin: "password1\n")
@@ -93,6 +92,7 @@ struct StorageFailureTests {
         #expect(again.status == 201, "space freed: creates work again")
         server.signal(SIGTERM)
         #expect(await server.waitForExit(timeout: 30) == 0)
+        await disk.unmount()
     }
 
     @Test("PostgreSQL going away: readiness turns red and requests answer 503; back, all is well (skipped without CRIER_TEST_POSTGRES_URL)")
@@ -144,15 +144,10 @@ struct SmallDisk {
     let path: URL
 
     /// `nil`, with the reason printed, where mounting is not allowed; CI requires it.
-    static func mount(megabytes: Int) throws -> SmallDisk? {
+    static func mount(megabytes: Int) async throws -> SmallDisk? {
         let path = try temporaryDirectory()
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/mount")
-        process.arguments = ["-t", "tmpfs", "-o", "size=\(megabytes)m", "tmpfs", path.path]
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
+        let status = try await Spawned.run("/bin/mount", ["-t", "tmpfs", "-o", "size=\(megabytes)m", "tmpfs", path.path])
+        guard status == 0 else {
             try? FileManager.default.removeItem(at: path)
             if ProcessInfo.processInfo.environment["CRIER_REQUIRE_SYSTEM_TOOLS"] == "1" {
                 throw ProcessError("mounting a tmpfs is required (CRIER_REQUIRE_SYSTEM_TOOLS=1) but was refused")
@@ -176,12 +171,8 @@ struct SmallDisk {
         return filler
     }
 
-    func unmount() {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/umount")
-        process.arguments = ["-l", path.path]
-        try? process.run()
-        process.waitUntilExit()
+    func unmount() async {
+        _ = try? await Spawned.run("/bin/umount", ["-l", path.path])
         try? FileManager.default.removeItem(at: path)
     }
 }
