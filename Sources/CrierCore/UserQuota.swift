@@ -39,6 +39,13 @@ public struct UserQuota: Hashable, Sendable {
             self.messages = count
             self.bytes = bytes
         }
+
+        /// What several schedules store together.
+        public static func total(_ schedules: [Usage]) -> Usage {
+            schedules.reduce(Usage(campaigns: 0, messages: 0, bytes: 0)) {
+                Usage(campaigns: $0.campaigns + $1.campaigns, messages: $0.messages + $1.messages, bytes: $0.bytes + $1.bytes)
+            }
+        }
     }
 
     /// The error for a user whose usage plus `adding` would pass this quota; `nil` when it fits.

@@ -64,12 +64,7 @@ extension PostgresStore {
     /// rolling the transaction back, when the sum passes `quota`. Last in its transaction: the
     /// user's row stays locked only from here to the commit.
     func charge(_ schedules: [UserQuota.Usage], ownerId: Int64, _ connection: PostgresConnection) async throws {
-        var adding = UserQuota.Usage(campaigns: 0, messages: 0, bytes: 0)
-        for usage in schedules {
-            adding.campaigns += usage.campaigns
-            adding.messages += usage.messages
-            adding.bytes += usage.bytes
-        }
+        let adding = UserQuota.Usage.total(schedules)
         guard
             let row = try await connection.rows(
                 """

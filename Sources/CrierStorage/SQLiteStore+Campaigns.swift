@@ -108,12 +108,7 @@ extension SQLiteStore {
     /// Adds what new schedules store to their owner's usage, or throws `DomainError.overQuota`
     /// (nothing added) when the sum would pass `quota`.
     static func charge(_ schedules: [UserQuota.Usage], ownerId: Int64, quota: UserQuota, db: Database) throws {
-        var adding = UserQuota.Usage(campaigns: 0, messages: 0, bytes: 0)
-        for usage in schedules {
-            adding.campaigns += usage.campaigns
-            adding.messages += usage.messages
-            adding.bytes += usage.bytes
-        }
+        let adding = UserQuota.Usage.total(schedules)
         guard
             let current = try firstRow(
                 try db.cachedStatement(sql: "SELECT campaigns_open, messages_stored, bytes_stored FROM users WHERE id = ?"),

@@ -18,14 +18,7 @@ struct BrowserFlowTests {
 
     @Test("setup → login → session → campaign with preview → list → edit → delete → sign-up → approval → isolation → logout")
     func dashboardFlow() async throws {
-        if let missing = await Self.missingBrowser() {
-            if ProcessInfo.processInfo.environment["CRIER_REQUIRE_BROWSER"] == "1" {
-                Issue.record("CRIER_REQUIRE_BROWSER=1 but \(missing)")
-            } else {
-                print("BrowserFlowTests skipped: \(missing) (install chromium, chromium-driver and `pip install selenium`)")
-            }
-            return
-        }
+        guard await Self.browserIsThere() else { return }
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let server = try CrierProcess(
@@ -48,14 +41,7 @@ struct BrowserFlowTests {
     /// live preview and every page at 390 px, each without a reload; the list's delay is measured.
     @Test("the dashboard tells the truth as it happens: QR code, WORKING, sends, a missed message, kept forms, phone widths")
     func truthfulDashboard() async throws {
-        if let missing = await Self.missingBrowser() {
-            if ProcessInfo.processInfo.environment["CRIER_REQUIRE_BROWSER"] == "1" {
-                Issue.record("CRIER_REQUIRE_BROWSER=1 but \(missing)")
-            } else {
-                print("BrowserFlowTests skipped: \(missing) (install chromium, chromium-driver and `pip install selenium`)")
-            }
-            return
-        }
+        guard await Self.browserIsThere() else { return }
         let dir = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let screenshots = FileManager.default.temporaryDirectory.appendingPathComponent("crier-screenshots-\(UUID())")
@@ -63,7 +49,7 @@ struct BrowserFlowTests {
         try await WAHADouble.withRunning { double in
             double.setStatusAfterStart(.scanQRCode)
             double.setStartingFor(.seconds(3))  // as WAHA: the QR code comes a few seconds after the start
-            let port = try Self.freePort()
+            let port = try freeLoopbackPort()
             let server = try CrierProcess(
                 [
                     "serve", "--database", "crier.sqlite", "--bind", "127.0.0.1:\(port)", "--gateway", "waha",
@@ -85,20 +71,16 @@ struct BrowserFlowTests {
         }
     }
 
-    /// A port nothing listens on now (the server needs its own address before it starts: its
-    /// public URL, for the gateway's webhooks).
-    static func freePort() throws -> Int {
-        let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(socket) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socket, $0, length) == 0 && getsockname(socket, $0, &length) == 0 }
+    /// Whether a browser can be driven here; when not, the test is skipped with the reason printed,
+    /// or fails under `CRIER_REQUIRE_BROWSER=1` (CI).
+    static func browserIsThere() async -> Bool {
+        guard let missing = await missingBrowser() else { return true }
+        if ProcessInfo.processInfo.environment["CRIER_REQUIRE_BROWSER"] == "1" {
+            Issue.record("CRIER_REQUIRE_BROWSER=1 but \(missing)")
+        } else {
+            print("BrowserFlowTests skipped: \(missing) (install chromium, chromium-driver and `pip install selenium`)")
         }
-        guard bound else { throw ProcessError("no free port") }
-        return Int(UInt16(bigEndian: address.sin_port))
+        return false
     }
 
     /// What is missing to drive a browser, or `nil`.

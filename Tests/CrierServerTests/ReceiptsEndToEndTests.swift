@@ -12,22 +12,6 @@ import Glibc
 
 @Suite("Receipts end to end", .serialized)
 struct ReceiptsEndToEndTests {
-    /// A loopback port nothing listens on now.
-    static func freePort() throws -> Int {
-        let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(socket) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
-                Glibc.bind(socket, pointer, length) == 0 && getsockname(socket, pointer, &length) == 0
-            }
-        }
-        guard bound else { throw ProcessError("no free port") }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
 
     @Test("a session Crier creates gets its signed webhook; a receipt that beats the send's reply still lands")
     func ackBeforeReply() async throws {
@@ -38,7 +22,7 @@ struct ReceiptsEndToEndTests {
         let store = try SQLiteStore.open(path: database)
         let token = try await AccountService(store: store, clock: SystemWallClock(), passwordHashCost: 4)
             .createToken(email: "ops@example.com", label: "e2e")
-        let port = try Self.freePort()
+        let port = try freeLoopbackPort()
         try await WAHADouble.withRunning { double in
             double.setAckBeforeReply(true)
             let server = try CrierProcess(
