@@ -1,4 +1,4 @@
-import CrierStorage
+import CrierCore
 import Hummingbird
 import NIOCore
 

@@ -21,6 +21,18 @@ public func openStore(_ location: DatabaseLocation, quota: UserQuota = .unlimite
     }
 }
 
+/// Every route of the server, as the Hummingbird template builds it beside `buildApplication`: the
+/// API's (operations, webhooks, `/api`) and the dashboard's pages, one error answer for both.
+func buildRouter(_ dependencies: APIDependencies, dashboard: Dashboard?) -> Router<CrierRequestContext> {
+    let router = Router(context: CrierRequestContext.self)
+    let api = APIRoutes(dependencies)
+    api.addMiddleware(to: router, htmlErrorPage: dashboard?.errorPage)
+    api.addRoutes(to: router)
+    dashboard?.addRoutes(to: router)
+    APIRoutes.answerOtherMethods(of: router)
+    return router
+}
+
 /// Everything a running server is made of, wired once.
 struct ServerComponents {
     let store: any Store
@@ -62,7 +74,7 @@ public func buildApplication(
             perAddress: configuration.maxConnectionsPerAddress),
         trustedProxies: configuration.trustedProxies)
     return Application(
-        router: buildRouter(components.dependencies, mount: dashboard.addRoutes, htmlErrorPage: dashboard.errorPage),
+        router: buildRouter(components.dependencies, dashboard: dashboard),
         server: .http1(
             configuration: .init(
                 additionalChannelHandlers: [ConnectionGuard(timeouts: guardTimeouts, admission: admission)])),
@@ -108,7 +120,7 @@ func makeComponents(
         store: store, gateway: gateway, clock: clock, configuration: configuration.dispatcher, health: health,
         metrics: DispatchMetrics(registry: registry), wakeUp: wakeUp, logger: logger)
     let dependencies = APIDependencies(
-        store: store, gateway: gateway, gatewayHealth: health, storageHealth: StorageHealth(store: store, clock: clock),
+        gateway: gateway, gatewayHealth: health, storageHealth: StorageHealth(store: store, clock: clock),
         clock: clock,
         campaigns: CampaignService(
             store: store, clock: clock, validator: CampaignValidator(defaultTimeZone: configuration.defaultTimeZone),
@@ -119,9 +131,10 @@ func makeComponents(
         sessions: SessionService(
             store: store, gateway: gateway, clock: clock, webhook: configuration.sessionWebhook),
         accounts: AccountService(store: store, clock: clock, passwordHashCost: configuration.passwordHashCost),
+        gatewayEvents: GatewayEventService(
+            store: store, clock: clock, sessionRecovered: { await store.changes.announce(.sessionRecovered) }),
         webhookSecret: configuration.webhookSecret,
         renderMetrics: { registry.emitToString() },
-        wakeDispatcher: { await store.changes.announce(.sessionRecovered) },
         trustedProxies: configuration.trustedProxies)
     services.append(dispatcher)
     return ServerComponents(

@@ -1,6 +1,5 @@
 import CrierCore
 import CrierService
-import CrierStorage
 import Foundation
 import Hummingbird
 

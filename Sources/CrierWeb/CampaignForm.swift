@@ -1,6 +1,5 @@
 import CrierCore
 import CrierGateway
-import CrierStorage
 import Foundation
 
 /// The new/edit campaign form as typed: read from a post, turned into the API's `CampaignInput`s

@@ -1,7 +1,6 @@
 import CrierCore
 import CrierGateway
 import CrierService
-import CrierStorage
 import Foundation
 import Hummingbird
 

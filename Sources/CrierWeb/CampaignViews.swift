@@ -1,6 +1,5 @@
 import CrierCore
 import CrierService
-import CrierStorage
 import Foundation
 
 /// A campaign as the list shows it: progress, next send in its own zone, a status badge.

@@ -1,6 +1,5 @@
 import CrierCore
 import CrierGateway
-import CrierStorage
 import Foundation
 import Hummingbird
 import ServiceLifecycle

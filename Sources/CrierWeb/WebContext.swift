@@ -1,5 +1,5 @@
+import CrierCore
 import CrierHTTP
-import CrierStorage
 import Hummingbird
 import NIOCore
 

@@ -110,7 +110,7 @@ struct OperationsTests {
         let store = harness.store
         let router = buildRouter(
             makeComponents(ServerConfiguration(), store: store, clock: SystemWallClock(), logger: Logger(label: "test"))
-                .dependencies)
+                .dependencies, dashboard: nil)
         let routed = Set(router.routes.map { route in
             "\(route.method.rawValue) " + route.path.description.split(separator: "/").map { part in
                 part.hasPrefix(":") ? "{\(part.dropFirst())}" : String(part)
