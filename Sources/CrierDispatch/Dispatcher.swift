@@ -12,7 +12,7 @@ import Synchronization
 /// claims due messages with a lease into per-session lanes. Outcomes are recorded with the claim's
 /// fencing token, so a claim that was recovered by another process cannot be overwritten.
 public final class Dispatcher: Service, Sendable {
-    let store: any DispatchStore
+    let store: any DispatchStore & SessionStatusStore
     let gateway: any Gateway
     let clock: any WallClock
     let configuration: DispatcherConfiguration
@@ -40,7 +40,7 @@ public final class Dispatcher: Service, Sendable {
     let knownStatus = Mutex<[String: SessionStatus]>([:])
 
     public init(
-        store: any DispatchStore, gateway: any Gateway, clock: any WallClock, configuration: DispatcherConfiguration,
+        store: any DispatchStore & SessionStatusStore, gateway: any Gateway, clock: any WallClock, configuration: DispatcherConfiguration,
         health: GatewayHealth, metrics: DispatchMetrics, wakeUp: WakeUpSignal,
         random: any RandomSource = SystemRandomSource(), logger: Logger
     ) {
@@ -332,7 +332,7 @@ public final class Dispatcher: Service, Sendable {
         }
         guard changed else { return }
         do {
-            try await store.recordSessionStatus(name: session, status: status.rawValue, at: clock.now())
+            try await store.recordSessionStatus(name: session, status: status.rawValue)
         } catch {
             knownStatus.withLock { $0[session] = nil }
             logger.warning("Could not store a session's status", metadata: ["session": "\(session)", "error": "\(error)"])

@@ -199,6 +199,11 @@ enum PostgresMigrations {
                 "CREATE INDEX password_resets_user ON password_resets(user_id)",
             ]
         ),
+        (
+            // When a status was heard was stored and never read; what the dashboard shows is the status.
+            "0006-drop-session-status-time",
+            ["ALTER TABLE whatsapp_sessions DROP COLUMN gateway_status_at"]
+        ),
     ]
 
     /// Applies every migration not applied yet; returns their names.

@@ -9,15 +9,10 @@ extension PostgresStore {
     ) async throws -> [String] {
         try await transaction { [self] connection in
             guard
-                let sessionRow = try await connection.rows(
-                    """
-                    SELECT id FROM whatsapp_sessions
-                    WHERE owner_id = \(ownerId) AND (public_id = \(sessionIdOrName) OR name = \(sessionIdOrName))
-                    ORDER BY (public_id = \(sessionIdOrName)) DESC LIMIT 1
-                    """, logger: logger
-                ).first
+                let sessionRowId = try await connection.rows(
+                    PostgresQuery(SessionSQL.rowIdByIdOrName, [.int(ownerId), .text(sessionIdOrName)]), logger: logger
+                ).first?["id"].decode(Int64.self)
             else { throw DomainError.sessionNotFound }
-            let sessionRowId = try sessionRow["id"].decode(Int64.self)
             var ids: [String] = []
             for campaign in campaigns {
                 let publicId = RandomPublicId.uuid()
@@ -147,8 +142,7 @@ extension PostgresStore {
     }
 
     public func campaign(id: String, ownerId: Int64) async throws -> StoredCampaign? {
-        let rows = try await rows(
-            PostgresQuery(unsafeSQL: Self.campaignSelect + " WHERE c.public_id = $1 AND c.owner_id = $2", binds: try Self.binds(id, ownerId)))
+        let rows = try await rows(PostgresQuery(CampaignSQL.byPublicId, [.text(id), .int(ownerId)]))
         return try await assemble(rows, includeMessages: true).first
     }
 
@@ -157,39 +151,15 @@ extension PostgresStore {
     ) async throws -> CampaignPage {
         var after = Int64.max
         if let cursor {
-            guard
-                let row = try await rows("SELECT id FROM campaigns WHERE public_id = \(cursor) AND owner_id = \(ownerId)").first
+            guard let row = try await rows(PostgresQuery(CampaignSQL.cursorRowId, [.text(cursor), .int(ownerId)])).first
             else { throw DomainError.invalidCursor }
-            after = try row["id"].decode(Int64.self)
+            after = try row.int64(0)
         }
-        let open = """
-            EXISTS (SELECT 1 FROM messages m WHERE m.campaign_id = c.id AND m.schedule_version = c.schedule_version
-                    AND m.status IN ('pending', 'sending'))
-            """
-        let filter = listing == .active ? open : "NOT " + open
-        let rows = try await rows(
-            PostgresQuery(
-                unsafeSQL: Self.campaignSelect
-                    + " WHERE c.owner_id = $1 AND c.deleted_at IS NULL AND c.id < $2 AND \(filter) ORDER BY c.id DESC LIMIT $3",
-                binds: try Self.binds(ownerId, after, Int64(limit + 1))))
+        let rows = try await rows(PostgresQuery(CampaignSQL.page(listing), [.int(ownerId), .int(after), SQLValue(limit + 1)]))
         let page = Array(rows.prefix(limit))
         let campaigns = try await assemble(page, includeMessages: includeMessages)
-        let next = rows.count > limit ? try page.last?["public_id"].decode(String.self) : nil
+        let next = rows.count > limit ? try page.last?.text(CampaignSQL.publicIdColumn) : nil
         return CampaignPage(campaigns: campaigns, nextCursor: next)
-    }
-
-    // MARK: Row mapping
-
-    static let campaignSelect = """
-        SELECT c.*, s.public_id AS session_public_id, s.name AS session_name, s.owner_id AS session_owner_id,
-            s.created_at AS session_created_at, s.gateway_status AS session_status
-        FROM campaigns c JOIN whatsapp_sessions s ON s.id = c.session_id
-        """
-
-    static func binds(_ values: any PostgresDynamicTypeEncodable...) throws -> PostgresBindings {
-        var bindings = PostgresBindings()
-        for value in values { try bindings.append(value) }
-        return bindings
     }
 
     /// All of a schedule's messages in one statement (arrays unnested server-side).
@@ -213,124 +183,25 @@ extension PostgresStore {
             """, logger: logger)
     }
 
-    /// Campaigns from rows of `campaignSelect`, with their tallies (and messages and attempts).
+    /// Campaigns from rows of a `CampaignSQL` select, with their tallies (and messages and attempts).
     func assemble(_ rows: [PostgresRandomAccessRow], includeMessages: Bool) async throws -> [StoredCampaign] {
         guard !rows.isEmpty else { return [] }
-        let rowIds = try rows.map { try $0["id"].decode(Int64.self) }
-        var tallies: [Int64: MessageTally] = [:]
-        var firstSend: [Int64: Int64] = [:]
-        var nextSend: [Int64: Int64] = [:]
-        var waiting: [Int64: String] = [:]
-        for row in try await self.rows(
-            """
-            SELECT m.campaign_id, m.status, COUNT(*) AS n, MIN(m.scheduled_at) AS first_at, MAX(m.last_error) AS waiting
-            FROM messages m JOIN campaigns c ON c.id = m.campaign_id AND m.schedule_version = c.schedule_version
-            WHERE m.campaign_id = ANY(\(rowIds)) GROUP BY m.campaign_id, m.status
-            """)
-        {
-            let campaignId = try row["campaign_id"].decode(Int64.self)
-            guard let status = MessageStatus(rawValue: try row["status"].decode(String.self)) else { continue }
-            tallies[campaignId, default: MessageTally()][status] = try row["n"].decode(Int.self)
-            let firstAt = try row["first_at"].decode(Int64.self)
-            firstSend[campaignId] = min(firstSend[campaignId] ?? .max, firstAt)
-            if !status.isTerminal { nextSend[campaignId] = min(nextSend[campaignId] ?? .max, firstAt) }
-            if status == .pending, let reason = try row["waiting"].decode(String?.self) { waiting[campaignId] = reason }
+        var rowIds = PostgresBindings()
+        rowIds.append(try rows.map(CampaignAssembly.rowId))
+        let idList = "= ANY($1)"
+        var assembly = CampaignAssembly(includesMessages: includeMessages)
+        for row in try await self.rows(PostgresQuery(unsafeSQL: CampaignSQL.tallies(idList), binds: rowIds)) {
+            try assembly.addTally(row)
         }
-        var messages: [Int64: [StoredMessage]] = [:]
         if includeMessages {
-            var attempts: [Int64: [AttemptLog]] = [:]
-            for row in try await self.rows(
-                """
-                SELECT a.* FROM message_attempts a JOIN messages m ON m.id = a.message_id
-                JOIN campaigns c ON c.id = m.campaign_id AND m.schedule_version = c.schedule_version
-                WHERE m.campaign_id = ANY(\(rowIds)) ORDER BY a.id
-                """)
-            {
-                attempts[try row["message_id"].decode(Int64.self), default: []].append(
-                    AttemptLog(
-                        startedAt: Date(millis: try row["started_at"].decode(Int64.self)),
-                        finishedAt: Date(millis: try row["finished_at"].decode(Int64.self)),
-                        outcome: AttemptOutcome(rawValue: try row["outcome"].decode(String.self)) ?? .failed,
-                        gatewayStatus: try row["gateway_status"].decode(Int?.self),
-                        reason: try row["reason"].decode(String?.self), attempted: false))
+            for row in try await self.rows(PostgresQuery(unsafeSQL: CampaignSQL.attempts(idList), binds: rowIds)) {
+                try assembly.addAttempt(row)
             }
-            for row in try await self.rows(
-                """
-                SELECT m.* FROM messages m
-                JOIN campaigns c ON c.id = m.campaign_id AND m.schedule_version = c.schedule_version
-                WHERE m.campaign_id = ANY(\(rowIds)) ORDER BY m.scheduled_at, m.occurrence_index
-                """)
-            {
-                var message = try StoredMessage(row)
-                message.attempts = attempts[message.id] ?? []
-                messages[try row["campaign_id"].decode(Int64.self), default: []].append(message)
+            for row in try await self.rows(PostgresQuery(unsafeSQL: CampaignSQL.messages(idList), binds: rowIds)) {
+                try assembly.addMessage(row)
             }
         }
-        return try rows.map { row in
-            let rowId = try row["id"].decode(Int64.self)
-            return try StoredCampaign(
-                row, tally: tallies[rowId] ?? MessageTally(), firstSendAt: firstSend[rowId].map(Date.init(millis:)),
-                nextSendAt: nextSend[rowId].map(Date.init(millis:)), messages: includeMessages ? messages[rowId] ?? [] : nil,
-                waitingReason: waiting[rowId])
-        }
-    }
-}
-
-extension StoredValueError {
-    static func date(_ row: PostgresRandomAccessRow, _ column: String) throws -> LocalDate {
-        try date(try row[column].decode(String.self), column: column)
-    }
-
-    static func time(_ row: PostgresRandomAccessRow, _ column: String) throws -> LocalTime {
-        try time(try row[column].decode(String.self), column: column)
-    }
-}
-
-extension StoredMessage {
-    init(_ row: PostgresRandomAccessRow) throws {
-        self.init(
-            id: try row["id"].decode(Int64.self), publicId: try row["public_id"].decode(String.self),
-            occurrenceIndex: try row["occurrence_index"].decode(Int.self),
-            occurrenceDate: try StoredValueError.date(row, "occurrence_date"),
-            scheduledAt: Date(millis: try row["scheduled_at"].decode(Int64.self)),
-            content: try row["content"].decode(String.self),
-            status: MessageStatus(rawValue: try row["status"].decode(String.self)) ?? .pending,
-            attemptCount: try row["attempt_count"].decode(Int.self),
-            sentAt: try row["sent_at"].decode(Int64?.self).map(Date.init(millis:)),
-            failedReason: try row["failed_reason"].decode(String?.self),
-            deliveredAt: try row["delivered_at"].decode(Int64?.self).map(Date.init(millis:)),
-            readAt: try row["read_at"].decode(Int64?.self).map(Date.init(millis:)))
-    }
-}
-
-extension StoredCampaign {
-    init(
-        _ row: PostgresRandomAccessRow, tally: MessageTally, firstSendAt: Date?, nextSendAt: Date?, messages: [StoredMessage]?,
-        waitingReason: String?
-    ) throws {
-        let session = WhatsAppSession(
-            id: try row["session_public_id"].decode(String.self), name: try row["session_name"].decode(String.self),
-            ownerId: try row["session_owner_id"].decode(Int64.self),
-            createdAt: Date(millis: try row["session_created_at"].decode(Int64.self)))
-        let settings = CampaignSettings(
-            groupId: try row["group_id"].decode(String.self), groupName: try row["group_name"].decode(String.self),
-            sessionId: session.id, title: try row["title"].decode(String?.self),
-            targetAmount: try row["target_amount"].decode(String?.self),
-            schedule: Schedule(
-                startDate: try StoredValueError.date(row, "start_date"), endDate: try StoredValueError.date(row, "end_date"),
-                isRecurring: try row["is_recurring"].decode(Bool.self),
-                recurrence: Recurrence(rawValue: try row["recurrence"].decode(String.self)) ?? .daily),
-            messageTime: try StoredValueError.time(row, "message_time"),
-            timeZoneIdentifier: try row["time_zone"].decode(String.self), template: try row["template"].decode(String.self),
-            isFreeForm: try row["is_free_form"].decode(Bool.self),
-            audienceType: AudienceType(rawValue: try row["audience_type"].decode(String.self)) ?? .groups)
-        self.init(
-            id: try row["public_id"].decode(String.self), ownerId: try row["owner_id"].decode(Int64.self), session: session,
-            settings: settings, createdAt: Date(millis: try row["created_at"].decode(Int64.self)),
-            updatedAt: Date(millis: try row["updated_at"].decode(Int64.self)),
-            deletedAt: try row["deleted_at"].decode(Int64?.self).map(Date.init(millis:)), tally: tally,
-            firstSendAt: firstSendAt, nextSendAt: nextSendAt, messages: messages,
-            sessionStatus: try row["session_status"].decode(String?.self), waitingReason: waitingReason)
+        return try rows.map(assembly.campaign)
     }
 }
 

@@ -8,12 +8,12 @@ import NIOPosix
 public struct AccountService: Sendable {
     public static let minPasswordLength = 8
 
-    let store: any Store
+    let store: any AccountStore
     let clock: any WallClock
     let passwordHashCost: UInt8
 
     /// `passwordHashCost` is bcrypt's work factor; tests lower it to stay fast.
-    public init(store: any Store, clock: any WallClock, passwordHashCost: UInt8 = 12) {
+    public init(store: any AccountStore, clock: any WallClock, passwordHashCost: UInt8 = 12) {
         self.store = store
         self.clock = clock
         self.passwordHashCost = passwordHashCost

@@ -9,13 +9,13 @@ import Foundation
 /// of polling — or sleep on, when it will look before then anyway — and with the campaigns' owner,
 /// whose other open pages refresh.
 public struct CampaignService: Sendable {
-    let store: any Store
+    let store: any CampaignStore & SessionStore
     let clock: any WallClock
     let validator: CampaignValidator
     let onScheduleChange: @Sendable (_ earliestDue: Date?, _ ownerId: Int64) async -> Void
 
     public init(
-        store: any Store, clock: any WallClock, validator: CampaignValidator,
+        store: any CampaignStore & SessionStore, clock: any WallClock, validator: CampaignValidator,
         onScheduleChange: @escaping @Sendable (_ earliestDue: Date?, _ ownerId: Int64) async -> Void = { _, _ in }
     ) {
         self.store = store

@@ -22,12 +22,12 @@ public struct GatewayEventService: Sendable {
         case stale(Date)
     }
 
-    let store: any DispatchStore
+    let store: any ReceiptStore & SessionStatusStore
     let clock: any WallClock
     /// Called when a session reports WORKING, so waiting messages go out at once.
     let sessionRecovered: @Sendable () async -> Void
 
-    public init(store: any DispatchStore, clock: any WallClock, sessionRecovered: @escaping @Sendable () async -> Void) {
+    public init(store: any ReceiptStore & SessionStatusStore, clock: any WallClock, sessionRecovered: @escaping @Sendable () async -> Void) {
         self.store = store
         self.clock = clock
         self.sessionRecovered = sessionRecovered
@@ -46,7 +46,7 @@ public struct GatewayEventService: Sendable {
         case .ack(let session, let messageId, let level):
             try await store.recordAck(session: session, rawMessageId: messageId.raw, level: level, at: at)
         case .sessionStatus(let session, let status):
-            try await store.recordSessionStatus(name: session, status: status, at: at)
+            try await store.recordSessionStatus(name: session, status: status)
             if status == SessionStatus.working.rawValue { await sessionRecovered() }
         case .ignored:
             break

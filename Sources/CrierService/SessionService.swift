@@ -49,13 +49,13 @@ public struct SessionService: Sendable {
     /// WAHA's own rule for session names.
     public static let maxNameLength = 54
 
-    let store: any Store
+    let store: any SessionStore
     let gateway: any Gateway
     let clock: any WallClock
     /// Where the gateway should post receipts for sessions Crier creates (`nil`: not configured).
     let webhook: SessionSetup.Webhook?
 
-    public init(store: any Store, gateway: any Gateway, clock: any WallClock, webhook: SessionSetup.Webhook? = nil) {
+    public init(store: any SessionStore, gateway: any Gateway, clock: any WallClock, webhook: SessionSetup.Webhook? = nil) {
         self.store = store
         self.gateway = gateway
         self.clock = clock
@@ -138,7 +138,7 @@ public struct SessionService: Sendable {
             view = SessionView(session: session, status: try? await gateway.status(ofSession: session.name))
         }
         if let status = view.status {
-            try? await store.recordSessionStatus(name: session.name, status: status.rawValue, at: clock.now())
+            try? await store.recordSessionStatus(name: session.name, status: status.rawValue)
         }
         return view
     }

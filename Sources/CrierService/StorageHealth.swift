@@ -11,7 +11,7 @@ import Synchronization
 /// and every storage failure a request or the dispatcher met. Readiness stays red for `memory`
 /// after the last such failure.
 public final class StorageHealth: Sendable {
-    private let store: any Store
+    private let store: any StorageProbe
     private let clock: any WallClock
     private let memory: TimeInterval
     private let probeTimeout: Duration
@@ -20,7 +20,7 @@ public final class StorageHealth: Sendable {
     /// readiness requests is not a flood of writes.
     private let lastProbe = Mutex<(result: String?, at: Date)?>(nil)
 
-    public init(store: any Store, clock: any WallClock, memory: TimeInterval = 60, probeTimeout: Duration = .seconds(5)) {
+    public init(store: any StorageProbe, clock: any WallClock, memory: TimeInterval = 60, probeTimeout: Duration = .seconds(5)) {
         self.store = store
         self.clock = clock
         self.memory = memory

@@ -213,6 +213,10 @@ enum SQLiteMigrations {
                 CREATE INDEX password_resets_user ON password_resets(user_id);
                 """)
         }
+        migrator.registerMigration("0011-drop-session-status-time") { db in
+            // When a status was heard was stored and never read; what the dashboard shows is the status.
+            try db.execute(sql: "ALTER TABLE whatsapp_sessions DROP COLUMN gateway_status_at")
+        }
         return migrator
     }
 }

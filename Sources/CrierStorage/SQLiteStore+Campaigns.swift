@@ -9,21 +9,18 @@ extension SQLiteStore {
         try await creations.submit(CampaignCreation(ownerId: ownerId, sessionIdOrName: sessionIdOrName, campaigns: campaigns, at: at))
     }
 
-    private static let sessionRowIdByIdOrName = "SELECT id FROM whatsapp_sessions WHERE \(WhatsAppSession.ownersByIdOrName)"
-
     /// Stores one request's campaigns inside the caller's transaction, within the owner's quota.
     static func insertCampaigns(_ creation: CampaignCreation, quota: UserQuota, db: Database) throws -> [String] {
         guard
             let sessionRowId = try Int64.fetchOne(
-                db.cachedStatement(sql: sessionRowIdByIdOrName),
-                arguments: [creation.ownerId, creation.sessionIdOrName, creation.sessionIdOrName, creation.sessionIdOrName])
+                db.cachedStatement(sql: SessionSQL.rowIdByIdOrName.sqlite), arguments: [creation.ownerId, creation.sessionIdOrName])
         else { throw DomainError.sessionNotFound }
         let at = creation.at
         try charge(
             creation.campaigns.map { UserQuota.Usage(template: $0.settings.template, messages: $0.messages.lazy.map(\.content), opensCampaign: true) },
             ownerId: creation.ownerId, quota: quota, db: db)
         return try creation.campaigns.map { campaign in
-            let publicId = newPublicId()
+            let publicId = RandomPublicId.uuid()
             try db.cachedStatement(
                 sql: """
                     INSERT INTO campaigns (public_id, owner_id, session_id, group_id, group_name, audience_type, title,
@@ -125,9 +122,7 @@ extension SQLiteStore {
 
     public func campaign(id: String, ownerId: Int64) async throws -> StoredCampaign? {
         try await writer.read { db in
-            let rows = try Row.fetchAll(
-                db.cachedStatement(sql: Self.campaignSelect + " WHERE c.public_id = ? AND c.owner_id = ?"),
-                arguments: [id, ownerId])
+            let rows = try Row.fetchAll(db.cachedStatement(sql: CampaignSQL.byPublicId.sqlite), arguments: [id, ownerId])
             return try Self.assemble(rows, includeMessages: true, db: db).first
         }
     }
@@ -135,42 +130,25 @@ extension SQLiteStore {
     public func campaigns(
         ownerId: Int64, listing: CampaignListing, limit: Int, cursor: String?, includeMessages: Bool
     ) async throws -> CampaignPage {
-        let openMessages = """
-            EXISTS (SELECT 1 FROM messages m WHERE m.campaign_id = c.id AND m.schedule_version = c.schedule_version
-                    AND m.status IN (\(MessageStatus.pending.sql), \(MessageStatus.sending.sql)))
-            """
-        let filter = listing == .active ? openMessages : "NOT " + openMessages
-        return try await writer.read { db in
+        try await writer.read { db in
             var after = Int64.max
             if let cursor {
                 guard
                     let rowId = try Int64.fetchOne(
-                        db.cachedStatement(sql: "SELECT id FROM campaigns WHERE public_id = ? AND owner_id = ?"),
-                        arguments: [cursor, ownerId])
+                        db.cachedStatement(sql: CampaignSQL.cursorRowId.sqlite), arguments: [cursor, ownerId])
                 else { throw DomainError.invalidCursor }
                 after = rowId
             }
             let rows = try Row.fetchAll(
-                db.cachedStatement(
-                    sql: Self.campaignSelect + """
-                         WHERE c.owner_id = ? AND c.deleted_at IS NULL AND c.id < ? AND \(filter)
-                        ORDER BY c.id DESC LIMIT ?
-                        """),
-                arguments: [ownerId, after, limit + 1])
+                db.cachedStatement(sql: CampaignSQL.page(listing).sqlite), arguments: [ownerId, after, limit + 1])
             let page = Array(rows.prefix(limit))
             let campaigns = try Self.assemble(page, includeMessages: includeMessages, db: db)
-            let next: String? = rows.count > limit ? page.last.map { $0["public_id"] } : nil
+            let next = rows.count > limit ? try page.last?.text(CampaignSQL.publicIdColumn) : nil
             return CampaignPage(campaigns: campaigns, nextCursor: next)
         }
     }
 
     // MARK: Row mapping
-
-    private static let campaignSelect = """
-        SELECT c.*, s.public_id AS session_public_id, s.name AS session_name, s.owner_id AS session_owner_id,
-            s.created_at AS session_created_at, s.gateway_status AS session_status
-        FROM campaigns c JOIN whatsapp_sessions s ON s.id = c.session_id
-        """
 
     private static func settingsArguments(_ settings: CampaignSettings) -> StatementArguments {
         [
@@ -204,114 +182,28 @@ extension SQLiteStore {
             "next_attempt_at", "public_id", "staged",
         ])
 
-    /// Builds campaigns from rows of `campaignSelect`, with their tallies (and messages) in two queries.
+    /// Builds campaigns from rows of a `CampaignSQL` select, with their tallies (and messages) in
+    /// two (four) more queries, all in the caller's read.
     private static func assemble(_ rows: [Row], includeMessages: Bool, db: Database) throws -> [StoredCampaign] {
         guard !rows.isEmpty else { return [] }
-        let rowIds: [Int64] = rows.map { $0["id"] }
-        let marks = databaseQuestionMarks(count: rowIds.count)
-        var tallies: [Int64: MessageTally] = [:]
-        var firstSend: [Int64: Int64] = [:]
-        var nextSend: [Int64: Int64] = [:]
-        var waiting: [Int64: String] = [:]
-        let counts = try Row.fetchAll(
-            db,
-            sql: """
-                SELECT m.campaign_id, m.status, COUNT(*) AS n, MIN(m.scheduled_at) AS first_at, MAX(m.last_error) AS waiting
-                FROM messages m JOIN campaigns c ON c.id = m.campaign_id AND m.schedule_version = c.schedule_version
-                WHERE m.campaign_id IN (\(marks)) GROUP BY m.campaign_id, m.status
-                """,
-            arguments: StatementArguments(rowIds))
-        for row in counts {
-            let campaignId: Int64 = row["campaign_id"]
-            guard let status = MessageStatus(rawValue: row["status"]) else { continue }
-            tallies[campaignId, default: MessageTally()][status] = row["n"]
-            let firstAt: Int64 = row["first_at"]
-            firstSend[campaignId] = min(firstSend[campaignId] ?? .max, firstAt)
-            if !status.isTerminal { nextSend[campaignId] = min(nextSend[campaignId] ?? .max, firstAt) }
-            if status == .pending, let reason: String = row["waiting"] { waiting[campaignId] = reason }
+        let rowIds: StatementArguments = [jsonArray(try rows.map(CampaignAssembly.rowId))]
+        var assembly = CampaignAssembly(includesMessages: includeMessages)
+        for row in try Row.fetchAll(db.cachedStatement(sql: CampaignSQL.tallies(idList)), arguments: rowIds) {
+            try assembly.addTally(row)
         }
-        var messages: [Int64: [StoredMessage]] = [:]
         if includeMessages {
-            let messageRows = try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT m.* FROM messages m
-                    JOIN campaigns c ON c.id = m.campaign_id AND m.schedule_version = c.schedule_version
-                    WHERE m.campaign_id IN (\(marks)) ORDER BY m.scheduled_at, m.occurrence_index
-                    """,
-                arguments: StatementArguments(rowIds))
-            var attempts: [Int64: [AttemptLog]] = [:]
-            for row in try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT a.* FROM message_attempts a JOIN messages m ON m.id = a.message_id
-                    JOIN campaigns c ON c.id = m.campaign_id AND m.schedule_version = c.schedule_version
-                    WHERE m.campaign_id IN (\(marks)) ORDER BY a.id
-                    """,
-                arguments: StatementArguments(rowIds))
-            {
-                attempts[row["message_id"], default: []].append(
-                    AttemptLog(
-                        startedAt: Date(millis: row["started_at"]), finishedAt: Date(millis: row["finished_at"]),
-                        outcome: row["outcome"], gatewayStatus: row["gateway_status"], reason: row["reason"],
-                        attempted: false))
+            for row in try Row.fetchAll(db.cachedStatement(sql: CampaignSQL.attempts(idList)), arguments: rowIds) {
+                try assembly.addAttempt(row)
             }
-            for row in messageRows {
-                var message = try StoredMessage(row: row)
-                message.attempts = attempts[message.id] ?? []
-                messages[row["campaign_id"], default: []].append(message)
+            for row in try Row.fetchAll(db.cachedStatement(sql: CampaignSQL.messages(idList)), arguments: rowIds) {
+                try assembly.addMessage(row)
             }
         }
-        return try rows.map { row in
-            let rowId: Int64 = row["id"]
-            return try StoredCampaign(
-                row: row, tally: tallies[rowId] ?? MessageTally(), firstSendAt: firstSend[rowId].map(Date.init(millis:)),
-                nextSendAt: nextSend[rowId].map(Date.init(millis:)),
-                messages: includeMessages ? messages[rowId] ?? [] : nil, waitingReason: waiting[rowId])
-        }
+        return try rows.map(assembly.campaign)
     }
-}
 
-extension StoredValueError {
-    static func date(_ row: Row, _ column: String) throws -> LocalDate { try date(row[column] as String, column: column) }
-    static func time(_ row: Row, _ column: String) throws -> LocalTime { try time(row[column] as String, column: column) }
-}
-
-extension StoredMessage {
-    init(row: Row) throws {
-        self.init(
-            id: row["id"], publicId: row["public_id"], occurrenceIndex: row["occurrence_index"],
-            occurrenceDate: try StoredValueError.date(row, "occurrence_date"), scheduledAt: Date(millis: row["scheduled_at"]),
-            content: row["content"], status: MessageStatus(rawValue: row["status"]) ?? .pending,
-            attemptCount: row["attempt_count"], sentAt: (row["sent_at"] as Int64?).map(Date.init(millis:)),
-            failedReason: row["failed_reason"], deliveredAt: (row["delivered_at"] as Int64?).map(Date.init(millis:)),
-            readAt: (row["read_at"] as Int64?).map(Date.init(millis:)))
-    }
-}
-
-extension StoredCampaign {
-    init(
-        row: Row, tally: MessageTally, firstSendAt: Date?, nextSendAt: Date?, messages: [StoredMessage]?,
-        waitingReason: String?
-    ) throws {
-        let session = WhatsAppSession(
-            id: row["session_public_id"], name: row["session_name"], ownerId: row["session_owner_id"],
-            createdAt: Date(millis: row["session_created_at"]))
-        let settings = CampaignSettings(
-            groupId: row["group_id"], groupName: row["group_name"], sessionId: session.id, title: row["title"],
-            targetAmount: row["target_amount"],
-            schedule: Schedule(
-                startDate: try StoredValueError.date(row, "start_date"), endDate: try StoredValueError.date(row, "end_date"),
-                isRecurring: row["is_recurring"], recurrence: Recurrence(rawValue: row["recurrence"]) ?? .daily),
-            messageTime: try StoredValueError.time(row, "message_time"), timeZoneIdentifier: row["time_zone"],
-            template: row["template"], isFreeForm: row["is_free_form"],
-            audienceType: AudienceType(rawValue: row["audience_type"]) ?? .groups)
-        self.init(
-            id: row["public_id"], ownerId: row["owner_id"], session: session, settings: settings,
-            createdAt: Date(millis: row["created_at"]), updatedAt: Date(millis: row["updated_at"]),
-            deletedAt: (row["deleted_at"] as Int64?).map(Date.init(millis:)), tally: tally, firstSendAt: firstSendAt,
-            nextSendAt: nextSendAt, messages: messages, sessionStatus: row["session_status"], waitingReason: waitingReason)
-    }
+    /// Row ids passed as one JSON array, so each statement's text is the same whatever their number.
+    private static let idList = "IN (SELECT value FROM json_each(?))"
 }
 
 extension SQLiteStore {

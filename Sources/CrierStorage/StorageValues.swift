@@ -96,6 +96,18 @@ public enum RandomPublicId {
     }
 }
 
+extension RandomPublicId {
+    /// 16 random lower-case hex digits (64 bits): the public id of an API token.
+    public static func short() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let bits: UInt64 = generator.next()
+        return String(unsafeUninitializedCapacity: 16) { text in
+            LowerHex.write(bits, digits: 16, into: text, at: 0)
+            return 16
+        }
+    }
+}
+
 /// Lower-case hexadecimal written straight into a string's bytes.
 enum LowerHex {
     private static let digits = Array("0123456789abcdef".utf8)

@@ -28,7 +28,7 @@ struct DispatchHarness {
 
     static func with(
         gateway makeGateway: ((WAHADouble) -> any Gateway)? = nil,
-        dispatchStore wrapStore: (any DispatchStore) -> any DispatchStore = { $0 },
+        dispatchStore wrapStore: (any DispatchStore & SessionStatusStore) -> any DispatchStore & SessionStatusStore = { $0 },
         _ configure: (inout DispatcherConfiguration) -> Void = { _ in },
         _ body: (DispatchHarness) async throws -> Void
     ) async throws {

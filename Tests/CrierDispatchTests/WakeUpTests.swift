@@ -74,7 +74,7 @@ struct UnrecordedOutcomeTests {
 }
 
 /// A dispatch store that counts claim passes, notes what renewals leave out, and can refuse outcomes.
-struct ObservedDispatchStore: DispatchStore {
+struct ObservedDispatchStore: DispatchStore, SessionStatusStore {
     final class Observations: Sendable {
         private struct State {
             var claimPasses = 0
@@ -93,10 +93,10 @@ struct ObservedDispatchStore: DispatchStore {
 
     struct RefusedWrite: Error {}
 
-    let base: any DispatchStore
+    let base: any DispatchStore & SessionStatusStore
     let observed: Observations
 
-    init(_ base: any DispatchStore, _ observed: Observations) {
+    init(_ base: any DispatchStore & SessionStatusStore, _ observed: Observations) {
         self.base = base
         self.observed = observed
     }
@@ -131,13 +131,7 @@ struct ObservedDispatchStore: DispatchStore {
         try await base.markMissed(scheduledBefore: cutoff, reason: reason, now: now)
     }
     func nextDueAt() async throws -> Date? { try await base.nextDueAt() }
-    func recordWebhookEvent(id: String, now: Date, retention: TimeInterval) async throws -> Bool {
-        try await base.recordWebhookEvent(id: id, now: now, retention: retention)
-    }
-    func recordAck(session: String, rawMessageId: String, level: AckLevel, at: Date) async throws -> Bool {
-        try await base.recordAck(session: session, rawMessageId: rawMessageId, level: level, at: at)
-    }
-    func recordSessionStatus(name: String, status: String, at: Date) async throws {
-        try await base.recordSessionStatus(name: name, status: status, at: at)
+    func recordSessionStatus(name: String, status: String) async throws {
+        try await base.recordSessionStatus(name: name, status: status)
     }
 }

@@ -7,8 +7,10 @@ import Testing
 
 @Suite("WAHA client against the WAHA double")
 struct WAHAClientTests {
-    static func client(_ double: WAHADouble, apiKey: String? = "key") -> WAHAClient {
-        WAHAClient(baseURL: double.baseURL, apiKey: apiKey, sendTimeout: .seconds(1), requestTimeout: .seconds(2))
+    /// Timeouts far beyond any answer's time, even in a loaded full test run (a 1 s timeout failed
+    /// there); only the timeout case uses a short one, against a hang longer still.
+    static func client(_ double: WAHADouble, apiKey: String? = "key", sendTimeout: TimeAmount = .seconds(20)) -> WAHAClient {
+        WAHAClient(baseURL: double.baseURL, apiKey: apiKey, sendTimeout: sendTimeout, requestTimeout: .seconds(20))
     }
 
     static let message = OutgoingText(session: "default", chatId: "120363025@g.us", text: "12 days left")
@@ -58,8 +60,9 @@ struct WAHAClientTests {
     @Test("failures are classified as DESIGN §5 says")
     func classification() async throws {
         try await WAHADouble.withRunning(everySessionWorking: true) { double in
-            double.setHang(.seconds(2))
-            let client = Self.client(double)
+            double.setHang(.seconds(3))
+            let patient = Self.client(double)
+            let hasty = Self.client(double, sendTimeout: .seconds(1))
             let cases: [(WAHADouble.SendFault, (GatewayFailure) -> Bool)] = [
                 (.serverError(recorded: false), { if case .ambiguous = $0 { true } else { false } }),
                 (.timeout(recorded: false), { if case .ambiguous = $0 { true } else { false } }),
@@ -82,6 +85,7 @@ struct WAHAClientTests {
             ]
             for (fault, matches) in cases {
                 double.failNextSends([fault])
+                let client = if case .timeout = fault { hasty } else { patient }
                 do {
                     _ = try await client.sendText(Self.message)
                     Issue.record("\(fault) did not fail")

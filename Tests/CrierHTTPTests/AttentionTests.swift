@@ -33,12 +33,12 @@ struct AttentionTests {
             try await harness.setMessageStatus(.failed, campaignId: id, occurrence: 1)
             #expect(try await attention()["failed"]?["count"]?.int == 1)
 
-            try await harness.store.recordSessionStatus(name: APIHarness.adaSession, status: "SCAN_QR_CODE", at: harness.clock.now())
+            try await harness.store.recordSessionStatus(name: APIHarness.adaSession, status: "SCAN_QR_CODE")
             let disconnected = try await attention()["session_not_working"]?["message"]?.string
             #expect(disconnected == "Number disconnected (waiting for its QR code to be scanned) — messages are waiting")
             let bobs = try await api.call(.get, "/api/campaigns", as: .bob)
             #expect(bobs.json.array?.isEmpty == true)
-            try await harness.store.recordSessionStatus(name: APIHarness.adaSession, status: "WORKING", at: harness.clock.now())
+            try await harness.store.recordSessionStatus(name: APIHarness.adaSession, status: "WORKING")
             #expect(try await attention()["session_not_working"] == nil)
 
             // The last message falls due and the gateway refuses it for now: it waits, and says why.

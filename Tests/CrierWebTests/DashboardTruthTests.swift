@@ -32,7 +32,7 @@ struct DashboardTruthTests {
             #expect(page.body.contains("data-live=\"/campaigns/\(id)?fragment=detail&amp;page=1\""))
 
             #expect(!list.body.contains("is not connected"), "a connected number: no banner")
-            try await harness.store.recordSessionStatus(name: "ada-phone", status: "SCAN_QR_CODE", at: harness.clock.now())
+            try await harness.store.recordSessionStatus(name: "ada-phone", status: "SCAN_QR_CODE")
             // The numbers page asks the gateway (here the console gateway, always connected): it comes last.
             for path in ["/", "/settings", "/campaigns/\(id)", "/live/banner", "/sessions"] {
                 let banner = try await browser.get(path)

@@ -125,16 +125,6 @@ public protocol DispatchStore: Sendable {
     func markMissed(scheduledBefore cutoff: Date, reason: String, now: Date) async throws -> Int
     /// When the earliest pending message falls due.
     func nextDueAt() async throws -> Date?
-    /// Records a webhook event id, remembered for `retention`; `false` when it was seen before.
-    func recordWebhookEvent(id: String, now: Date, retention: TimeInterval) async throws -> Bool
-    /// Applies a delivery or read receipt to the message sent through session `session` with this raw
-    /// gateway id. A receipt dated more than a minute before the send is ignored. A receipt for an id
-    /// not recorded yet (it beat the send's reply) is kept and applied when the send is recorded.
-    /// Receipts only move a message forward. Returns whether a message matched now.
-    @discardableResult
-    func recordAck(session: String, rawMessageId: String, level: AckLevel, at: Date) async throws -> Bool
-    /// Remembers the last status the gateway reported for a session.
-    func recordSessionStatus(name: String, status: String, at: Date) async throws
 }
 
 extension DispatchStore {
