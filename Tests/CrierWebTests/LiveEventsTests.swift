@@ -26,7 +26,14 @@ struct LiveEventsTests {
         let ada = try await harness.addUser("ada@example.com")
         try await harness.addUser("bob@example.com")
         _ = try await harness.store.registerSession(name: "ada-phone", ownerId: ada.id, at: harness.clock.now())
-        try await harness.run(configure: { $0.maxLiveStreams = 6 }) { client in
+        // The test client's one connection sits idle while the streams are read (seconds, more on a
+        // loaded machine); kept past the server's 10 s idle close, which the test client, unlike a
+        // browser, does not reconnect after ("I/O on closed channel", seen once).
+        try await harness.run(configure: {
+            $0.maxLiveStreams = 6
+            $0.requestHeadTimeout = .seconds(120)
+            $0.requestTimeout = .seconds(120)
+        }) { client in
             let port = try #require(client.port)
             let adaBrowser = Browser(client)
             try await adaBrowser.signIn("ada@example.com")
